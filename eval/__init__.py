@@ -1,0 +1,1 @@
+"""Evaluation of topic classifiers (metrics from sklearn.metrics)."""

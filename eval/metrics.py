@@ -1,0 +1,29 @@
+"""Scores from sklearn.metrics, shared by training (dev selection) and evaluation reports."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, hamming_loss
+
+
+def single_label_scores(y_true, y_pred) -> dict:
+    return {"accuracy": float(accuracy_score(y_true, y_pred)),
+            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+            "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+            "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0))}
+
+
+def multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """y_true, y_pred: 0/1 indicator matrices (articles x labels)."""
+    return {"subset_accuracy": float(accuracy_score(y_true, y_pred)),
+            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+            "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+            "hamming_loss": float(hamming_loss(y_true, y_pred))}
+
+
+def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.arange(0.05, 0.96, 0.05)) -> np.ndarray:
+    """Per label, the probability threshold that maximises that label's F1 on held-out data."""
+    best = np.full(probs.shape[1], 0.5)
+    for j in range(probs.shape[1]):
+        scores = [f1_score(y_true[:, j], probs[:, j] >= t, zero_division=0) for t in grid]
+        best[j] = float(grid[int(np.argmax(scores))])
+    return best

@@ -1,0 +1,66 @@
+"""The `arabic-topics` command as a user runs it: real processes, one-line errors, no tracebacks."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import DATA
+
+ARTICLE = next((DATA / "ant" / "BBC" / "sport").glob("*.txt"))
+
+
+def run(*args, stdin=None):
+    return subprocess.run(args, capture_output=True, text=True, input=stdin, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def cli_model(tiny_base, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model"
+    done = run("arabic-topics", "train", "--data", str(DATA / "ant"), "--base", str(tiny_base), "--epochs", "1",
+               "--max-length", "64", "--dev-size", "0.2", "--test-size", "0.2", "--output-dir", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "model saved to" in done.stderr
+    return out
+
+
+def test_predict_table_and_json(cli_model):
+    table = run("arabic-topics", "predict", "--model", str(cli_model), str(ARTICLE))
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.splitlines()
+    assert header.split()[:3] == ["input", "label", "score"] and row.startswith(str(ARTICLE))
+    lines = run("arabic-topics", "predict", "--model", str(cli_model), "--json", str(ARTICLE), "-",
+                stdin="فاز المنتخب في المباراة\n\nارتفعت أسعار النفط\n").stdout.splitlines()
+    results = [json.loads(line) for line in lines]
+    assert [r["input"] for r in results] == [str(ARTICLE), "stdin:1", "stdin:3"]
+    assert all(set(r) == {"input", "label", "score", "labels", "scores"} for r in results)
+
+
+def test_module_entry_point_trains_like_the_console_script(tiny_base, tmp_path):
+    done = run(sys.executable, "-m", "training.train", "--data", str(DATA / "ant"), "--base", str(tiny_base),
+               "--epochs", "1", "--max-length", "32", "--dev-size", "0.2", "--test-size", "0.2",
+               "--output-dir", str(tmp_path / "m"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "m" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["predict", "--model", "{model}", "missing.txt"], "missing.txt: no such file"),
+    (["predict", "--model", "{tmp}", "{article}"], "is not a topic model directory"),
+    (["predict", "--model", "{model}", "{empty}"], "empty file"),
+    (["train", "--data", "{tmp}/nowhere"], "nowhere: no such file or directory"),
+    (["train", "--data", "{ant}", "--output-dir", "{model}"], "already holds a trained model"),
+    (["train", "--data", "{ant}", "--split", "source", "--test-sources", "Reuters", "--output-dir", "{tmp}/x"],
+     "test sources not in the corpus: reuters"),
+    (["train", "--data", "{ant}", "--base", "{tmp}/no-such-base", "--output-dir", "{tmp}/y"],
+     "cannot load base encoder"),
+])
+def test_bad_input_gets_one_line_and_exit_2(cli_model, tmp_path, args, message):
+    (tmp_path / "empty.txt").write_text("  \n")
+    values = {"model": cli_model, "tmp": tmp_path, "article": ARTICLE, "empty": tmp_path / "empty.txt",
+              "ant": DATA / "ant"}
+    done = run("arabic-topics", *[a.format(**values) for a in args])
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("arabic-topics: error:")]
+    assert len(errors) == 1 and message in errors[0], done.stderr[-1500:]
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,139 @@
+"""Training end to end on a tiny BERT built in the test, with the real ANT and annotated samples."""
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from model import TopicClassifier, UserError, prepare_text
+from training import train as train_module
+from training.config import TrainConfig, parse_args
+from training.corpus import read_corpus
+from training.train import build_model, train
+
+from .conftest import DATA
+
+
+def tiny_config(tiny_base, out, **overrides) -> TrainConfig:
+    settings = dict(data=str(DATA / "ant"), base=str(tiny_base), max_length=64, epochs=2, batch_size=8,
+                    learning_rate=1e-3, dev_size=0.2, test_size=0.2, output_dir=str(out), seed=0)
+    return TrainConfig(**{**settings, **overrides})
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, tmp_path_factory):
+    return train(tiny_config(tiny_base, tmp_path_factory.mktemp("run") / "model"))
+
+
+def test_checkpoint_directory_holds_everything(trained):
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "topic_config.json",
+                 "training_config.yaml", "data_summary.json", "metrics.json", "README.md"):
+        assert (trained / name).is_file(), name
+    assert not (trained / "checkpoints").exists() and not (trained / ".saving").exists()
+    summary = json.loads((trained / "data_summary.json").read_text())
+    assert summary["dedup"]["conflicting_label_groups"] == 1
+    assert summary["split"]["train"] + summary["split"]["dev"] + summary["split"]["test"] == 37
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert 0 <= metrics["dev"]["macro_f1"] <= 1 and 0 <= metrics["test"]["accuracy"] <= 1
+    card = (trained / "README.md").read_text()
+    assert "## Metrics" in card and "technology" in card
+
+
+def test_save_load_predict_gives_identical_probabilities(trained, tmp_path):
+    texts = read_corpus(DATA / "jawhara")["text"][:6]
+    first = TopicClassifier.from_pretrained(trained, bf16=False)
+    first.save_pretrained(tmp_path / "copy")
+    second = TopicClassifier.from_pretrained(tmp_path / "copy", bf16=False)
+    assert np.array_equal(first.predict_proba(texts), second.predict_proba(texts))
+    results = second.predict(texts, top_k=2)
+    assert len(results) == 6 and all(len(r["labels"]) == 2 and r["labels"][0] == r["label"] for r in results)
+    assert all(abs(sum(r["scores"].values()) - 1) < 1e-4 for r in results)
+
+
+def test_transformers_alone_loads_the_checkpoint(trained):
+    model = AutoModelForSequenceClassification.from_pretrained(trained).eval()
+    tokenizer = AutoTokenizer.from_pretrained(trained)
+    assert sorted(model.config.id2label.values()) == ["culture", "economy", "internationalNews", "middleEast",
+                                                      "sport", "technology"]
+    ours = TopicClassifier.from_pretrained(trained, bf16=False)
+    text = read_corpus(DATA / "ant")["text"][0]
+    batch = tokenizer(prepare_text(text, None, ours.settings), truncation=True, max_length=64, return_tensors="pt")
+    with torch.no_grad():
+        plain = torch.softmax(model(**batch).logits, -1).numpy()[0]
+    assert np.allclose(plain, ours.predict_proba([text])[0], atol=1e-5)
+
+
+def test_training_config_is_saved_and_reloads(trained):
+    config = parse_args(["--config", str(trained / "training_config.yaml"), "--epochs", "5"])
+    saved = yaml.safe_load((trained / "training_config.yaml").read_text())
+    assert config.epochs == 5 and config.max_length == saved["max_length"] == 64 and config.base == saved["base"]
+
+
+def test_refuses_to_overwrite_a_finished_model(tiny_base, trained):
+    with pytest.raises(UserError, match="already holds a trained model"):
+        train(tiny_config(tiny_base, trained))
+
+
+def test_resume_after_a_crash_before_the_final_save(tiny_base, tmp_path, monkeypatch):
+    out = tmp_path / "model"
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(train_module, "save_final", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        train(tiny_config(tiny_base, out))
+    assert sorted(p.name for p in (out / "checkpoints").iterdir() if p.name.startswith("checkpoint-"))
+    monkeypatch.undo()
+    with pytest.raises(UserError, match="unfinished run"):
+        train(tiny_config(tiny_base, out))
+    train(tiny_config(tiny_base, out, resume=True))
+    assert (out / "model.safetensors").is_file() and not (out / "checkpoints").exists()
+
+
+def test_multi_label_training_stores_thresholds(tiny_base, tmp_path):
+    out = train(tiny_config(tiny_base, tmp_path / "ml", data=str(DATA / "psd.jsonl"), text_column="text",
+                            title_column="title", label_column="labels", id_column="id", class_weights=True))
+    settings = json.loads((out / "topic_config.json").read_text())
+    assert settings["multi_label"] is True
+    assert set(settings["thresholds"]) == {"politics", "security", "diplomacy", "none"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    clf = TopicClassifier.from_pretrained(out)
+    probs = clf.predict_proba(["وزير الخارجية يلتقي نظيره لبحث التعاون الأمني"])[0]
+    (result,) = clf.predict(["وزير الخارجية يلتقي نظيره لبحث التعاون الأمني"])
+    expected = {lab for lab, p in zip(clf.labels, probs) if p >= settings["thresholds"][lab]}
+    assert set(result["labels"]) == expected
+    assert "subset_accuracy" in json.loads((out / "metrics.json").read_text())["dev"]
+
+
+def test_freezing_embeddings_and_lower_layers(tiny_base, tmp_path):
+    config = tiny_config(tiny_base, tmp_path, freeze_embeddings=True, freeze_layers=1)
+    model, _, _ = build_model(config, ["a", "b"], multi_label=False)
+    assert not model.base_model.embeddings.word_embeddings.weight.requires_grad
+    assert not any(p.requires_grad for p in model.base_model.encoder.layer[0].parameters())
+    assert all(p.requires_grad for p in model.base_model.encoder.layer[1].parameters())
+    assert all(p.requires_grad for p in model.classifier.parameters())
+
+
+def test_class_weights_follow_inverse_frequency(tiny_base, tmp_path):
+    out = train(tiny_config(tiny_base, tmp_path / "w", class_weights=True, epochs=1))
+    assert json.loads((out / "metrics.json").read_text())["dev"]["macro_f1"] >= 0
+
+
+def test_command_line_options(tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("data: corpus\nepochs: 4\nmax_length: 200\n")
+    config = parse_args(["--config", str(recipe), "--max-length", "96"])
+    assert (config.data, config.epochs, config.max_length) == ("corpus", 4, 96)
+    quick = parse_args(["--data", "x", "--quick", "--epochs", "1"])
+    assert (quick.max_train_samples, quick.max_eval_samples, quick.max_length, quick.epochs) == (2000, 1000, 128, 1)
+    recipe.write_text("data: corpus\nepoch: 4\n")
+    with pytest.raises(UserError, match="unknown settings: epoch"):
+        parse_args(["--config", str(recipe)])
+    with pytest.raises(UserError, match="no training data"):
+        parse_args([])
+    with pytest.raises(UserError, match="needs --test-sources"):
+        parse_args(["--data", "x", "--split", "source"])

@@ -1,0 +1,42 @@
+"""The `arabic-topics` command. It lives in training/ because training is allowed to import model/ and
+eval/, while model/ imports neither."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from model import UserError
+
+
+def run_guarded(func, *args) -> int:
+    """Run a command; user errors become one line on stderr and exit status 2, never a traceback."""
+    try:
+        return func(*args)
+    except UserError as exc:
+        print(f"arabic-topics: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("arabic-topics: interrupted (checkpoints written so far are kept; --resume continues)",
+              file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="arabic-topics", description="Arabic news topic classification.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("train", help="fine-tune a classifier (see arabic-topics train --help)", add_help=False)
+    from model import cli as predict_cli
+
+    predict = commands.add_parser("predict", help="classify article files")
+    predict_cli.add_arguments(predict)
+    if argv and argv[0] == "train":  # train owns its options (dataclass + YAML): hand them over untouched
+        from . import train
+
+        return run_guarded(train.main, argv[1:])
+    args = parser.parse_args(argv)
+    return run_guarded(predict_cli.run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Data hygiene before any split: label mapping, empty-article and exact-duplicate removal, then splits.
+
+Duplicates are found on normalised bodies, so the same article re-published with other diacritics or
+spacing counts once. ANT has >1,000 bodies filed under two categories; keeping both copies would put the
+same text in train and test with different labels.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+from datasets import Dataset, DatasetDict
+from sklearn.model_selection import train_test_split
+
+from model import UserError, normalize
+
+
+# ------------------------------------------------------------------------------------ label mapping
+class LabelMapping:
+    """A YAML file that renames, merges or drops source labels into the user's taxonomy:
+
+        labels:            # source label -> target label (two sources to one target merge them)
+          internationalNews: world
+          middleEast: world
+        drop: [diverse]    # articles with these labels are removed
+        unmapped: keep     # keep | drop | error: what to do with labels listed nowhere
+        display_names:     # optional, shown by predict
+          world: العالم
+    """
+
+    def __init__(self, labels: dict | None = None, drop=(), unmapped: str = "keep", display_names=None):
+        if unmapped not in ("keep", "drop", "error"):
+            raise UserError(f"label mapping: unmapped must be keep, drop or error, not {unmapped!r}")
+        self.labels = {str(k): str(v) for k, v in (labels or {}).items()}
+        self.drop = {str(d) for d in drop}
+        self.unmapped = unmapped
+        self.display_names = dict(display_names or {})
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "LabelMapping":
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UserError(f"{path}: cannot read label mapping ({exc.__class__.__name__})") from None
+        unknown = set(data) - {"labels", "drop", "unmapped", "display_names"}
+        if not isinstance(data, dict) or unknown:
+            raise UserError(f"{path}: unknown label-mapping keys: {', '.join(sorted(map(str, unknown)))}")
+        return cls(data.get("labels"), data.get("drop", ()), data.get("unmapped", "keep"),
+                   data.get("display_names"))
+
+    def map_one(self, label: str) -> str | None:
+        if label in self.drop:
+            return None
+        if label in self.labels:
+            return self.labels[label]
+        if self.unmapped == "error":
+            raise UserError(f"label mapping: source label {label!r} is neither mapped nor dropped")
+        return label if self.unmapped == "keep" else None
+
+    def apply(self, data: Dataset) -> Dataset:
+        def mapped(example):
+            label = example["label"]
+            if isinstance(label, list):
+                return sorted({m for m in map(self.map_one, label) if m is not None})
+            return self.map_one(label)
+
+        new_labels = [mapped(ex) for ex in data]
+        keep = [i for i, lab in enumerate(new_labels) if lab]
+        data = data.select(keep)
+        return data.map(lambda _, i: {"label": new_labels[keep[i]]}, with_indices=True)
+
+
+# ---------------------------------------------------------------------------------------- dedup
+def body_key(text: str) -> str:
+    return hashlib.sha1(normalize(text).encode("utf-8")).hexdigest()
+
+
+def _label_key(label) -> str:
+    return "|".join(label) if isinstance(label, list) else label
+
+
+def clean(data: Dataset, conflicts: str = "first") -> tuple[Dataset, dict]:
+    """Drop empty articles and exact duplicate bodies. A group of duplicates keeps its first article;
+    with conflicts="drop", groups whose copies carry different labels are removed entirely."""
+    if conflicts not in ("first", "drop"):
+        raise UserError(f"conflicts must be first or drop, not {conflicts!r}")
+    empty = [data[i]["id"] for i, t in enumerate(data["text"]) if not t.strip()]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(data["text"]):
+        if text.strip():
+            groups[body_key(text)].append(i)
+    labels = data["label"]
+    keep, dup_groups, conflicting = [], 0, []
+    for members in groups.values():
+        if len(members) > 1:
+            dup_groups += 1
+        distinct = sorted({_label_key(labels[i]) for i in members})
+        if len(distinct) > 1:
+            conflicting.append({"ids": [data[i]["id"] for i in members], "labels": distinct})
+            if conflicts == "drop":
+                continue
+        keep.append(members[0])
+    keep.sort()
+    report = {
+        "articles_read": len(data),
+        "empty_removed": len(empty),
+        "empty_ids": empty[:50],
+        "duplicate_groups": dup_groups,
+        "duplicates_removed": len(data) - len(empty) - len(groups),
+        "conflicting_label_groups": len(conflicting),
+        "conflicting_policy": conflicts,
+        "conflicting_examples": conflicting[:20],
+        "conflicting_label_pairs": dict(Counter(" vs ".join(c["labels"]) for c in conflicting).most_common()),
+        "articles_kept": len(keep),
+    }
+    return data.select(keep), report
+
+
+def format_report(report: dict) -> str:
+    lines = [f"read {report['articles_read']} articles; removed {report['empty_removed']} empty and "
+             f"{report['duplicates_removed']} exact duplicates ({report['duplicate_groups']} groups); "
+             f"kept {report['articles_kept']}",
+             f"{report['conflicting_label_groups']} duplicate groups carried conflicting labels "
+             f"(policy: {report['conflicting_policy']})"]
+    lines += [f"  {pair}: {n}" for pair, n in list(report["conflicting_label_pairs"].items())[:8]]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------- splits
+def split_indices(indices: np.ndarray, labels, size: float | int, seed: int):
+    """Split `indices` into (rest, taken), `size` being a fraction or a count of the taken part, stratified on
+    the label (or label combination) when every stratum can be represented, else plain random."""
+    n_taken = size if isinstance(size, int) else int(np.ceil(size * len(indices)))
+    if n_taken <= 0:
+        return indices, indices[:0]
+    keys = [_label_key(labels[i]) for i in indices]
+    counts = Counter(keys)
+    stratifiable = min(counts.values()) >= 2 and len(counts) <= min(n_taken, len(indices) - n_taken)
+    return train_test_split(indices, test_size=n_taken, random_state=seed,
+                            stratify=keys if stratifiable else None)
+
+
+def random_split(data: Dataset, dev_size: float = 0.1, test_size: float = 0.1, seed: int = 0) -> DatasetDict:
+    """Stratified, seeded train/dev/test split."""
+    labels = data["label"]
+    rest, test = split_indices(np.arange(len(data)), labels, test_size, seed)
+    train, dev = split_indices(rest, labels, dev_size / (1 - test_size), seed)
+    return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
+                       test=data.select(sorted(test)))
+
+
+def source_split(data: Dataset, test_sources: list[str], dev_size: float = 0.1, seed: int = 0) -> DatasetDict:
+    """Hold out whole outlets as the test split; dev is a stratified sample of the remaining outlets."""
+    wanted = {s.lower() for s in test_sources}
+    present = {s.lower() for s in data["source"]}
+    missing = wanted - present
+    if missing:
+        raise UserError(f"test sources not in the corpus: {', '.join(sorted(missing))} "
+                        f"(sources: {', '.join(sorted(present))})")
+    is_test = np.array([s.lower() in wanted for s in data["source"]])
+    train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed)
+    return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
+                       test=data.select(np.flatnonzero(is_test)))

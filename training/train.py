@@ -1,0 +1,256 @@
+"""Fine-tune a topic classifier: corpus -> hygiene -> split -> Trainer -> checkpoint directory.
+
+    arabic-topics train --data ../shared/datasets/ant-multisource-v2.1 --base e5-small --output-dir runs/ant
+    python -m training.train --config recipe.yaml --max-train-samples 2000
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from datasets import DatasetDict
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                          EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+from transformers.trainer_utils import get_last_checkpoint
+
+from eval.metrics import multi_label_scores, single_label_scores, tune_thresholds
+from model import NormalizerConfig, TopicClassifier, TopicSettings, UserError, prepare_text
+from model.bases import resolve_base
+from model.hardware import bf16_available, default_device
+
+from .config import TrainConfig, parse_args
+from .corpus import TableColumns, read_corpus
+from .hygiene import LabelMapping, clean, format_report, random_split, source_split, split_indices
+from .model_card import write_model_card
+
+log = logging.getLogger("arabic-topics")
+OUR_FILES = ("training_config.yaml", "data_summary.json", "metrics.json", "README.md")
+
+
+# -------------------------------------------------------------------------------------------- data
+def _subsample(data, n: int | None, seed: int):
+    if not n or n >= len(data):
+        return data
+    _, keep = split_indices(np.arange(len(data)), data["label"], n, seed)
+    return data.select(sorted(keep))
+
+
+def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
+    columns = TableColumns(config.text_column, config.title_column, config.label_column, config.id_column,
+                           config.source_column)
+    data = read_corpus(config.data, config.format, columns)
+    mapping = LabelMapping.from_yaml(config.label_map) if config.label_map else LabelMapping()
+    data = mapping.apply(data)
+    data, report = clean(data, config.conflicts)
+    log.info(format_report(report))
+    if config.split == "source":
+        splits = source_split(data, config.test_sources.split(","), config.dev_size, config.seed)
+    else:
+        splits = random_split(data, config.dev_size, config.test_size, config.seed)
+    splits["train"] = _subsample(splits["train"], config.max_train_samples, config.seed)
+    for name in ("dev", "test"):
+        splits[name] = _subsample(splits[name], config.max_eval_samples, config.seed)
+    if len(splits["train"]) == 0 or len(splits["dev"]) == 0:
+        raise UserError("the split left no training or dev articles; use more data or smaller dev/test sizes")
+    summary = {
+        "corpus": str(config.data),
+        "dedup": report,
+        "split": {"kind": config.split, "seed": config.seed, "test_sources": config.test_sources,
+                  **{name: len(part) for name, part in splits.items()}},
+        "label_counts": {name: _label_counts(part["label"]) for name, part in splits.items()},
+        "sources": {name: dict(Counter(part["source"])) for name, part in splits.items()},
+        "display_names": mapping.display_names,
+    }
+    return splits, summary
+
+
+def _label_counts(labels) -> dict:
+    flat = [x for lab in labels for x in (lab if isinstance(lab, list) else [lab])]
+    return dict(sorted(Counter(flat).items()))
+
+
+# ------------------------------------------------------------------------------------------- model
+def build_model(config: TrainConfig, labels: list[str], multi_label: bool):
+    base_path, prefix = resolve_base(config.base)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base_path)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            label2id={lab: i for i, lab in enumerate(labels)},
+            problem_type="multi_label_classification" if multi_label else "single_label_classification")
+    except OSError as exc:
+        raise UserError(f"cannot load base encoder {config.base!r}: {str(exc).splitlines()[0]}") from None
+    freeze(model, config)
+    return model, tokenizer, prefix
+
+
+def freeze(model, config: TrainConfig) -> None:
+    """Freeze the word-embedding matrix (96M of e5-small's 118M parameters; ~5x step time on CPU to train)
+    and optionally the lower encoder layers."""
+    on_cpu = default_device().type == "cpu"
+    embeddings = model.base_model.embeddings
+    if config.freeze_embeddings if config.freeze_embeddings is not None else on_cpu:
+        embeddings.word_embeddings.weight.requires_grad_(False)
+    if config.freeze_layers:
+        embeddings.requires_grad_(False)
+        for layer in model.base_model.encoder.layer[: config.freeze_layers]:
+            layer.requires_grad_(False)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    log.info("trainable parameters: %.1fM of %.1fM", trainable / 1e6, total / 1e6)
+
+
+class WeightedTrainer(Trainer):
+    """Trainer whose cross-entropy weighs each label by its inverse frequency (the class_weights option)."""
+
+    def __init__(self, *args, class_weights: torch.Tensor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.class_weights = class_weights
+
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels,
+                                                 weight=self.class_weights.to(outputs.logits.device))
+        return (loss, outputs) if return_outputs else loss
+
+
+# -------------------------------------------------------------------------------------------- main
+def check_output_dir(config: TrainConfig) -> Path:
+    out = Path(config.output_dir)
+    finished = (out / "config.json").exists()
+    in_progress = get_last_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
+    if config.resume and not in_progress:
+        raise UserError(f"--resume: no checkpoint to resume in {out / 'checkpoints'}")
+    if finished and not (config.overwrite or config.resume):
+        raise UserError(f"{out} already holds a trained model; pass --overwrite to replace it")
+    if in_progress and not (config.resume or config.overwrite):
+        raise UserError(f"{out} holds an unfinished run ({Path(in_progress).name}); pass --resume to continue "
+                        "it or --overwrite to start again")
+    if config.overwrite and not config.resume and (out / "checkpoints").is_dir():
+        shutil.rmtree(out / "checkpoints")
+    return out
+
+
+def train(config: TrainConfig) -> Path:
+    out = check_output_dir(config)
+    set_seed(config.seed)
+    splits, summary = load_splits(config)
+    multi_label = isinstance(splits["train"][0]["label"], list)
+    labels = sorted(summary["label_counts"]["train"])
+    model, tokenizer, prefix = build_model(config, labels, multi_label)
+    settings = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
+                             multi_label=multi_label, display_names=summary["display_names"])
+    label_ids = {lab: i for i, lab in enumerate(labels)}
+
+    def encode(batch):
+        titles = batch["title"] if config.use_title else [None] * len(batch["text"])
+        texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
+        enc = tokenizer(texts, truncation=True, max_length=config.max_length)
+        if multi_label:
+            enc["labels"] = [[float(lab in set(labs)) for lab in labels] for labs in batch["label"]]
+        else:  # a dev/test label unseen in training cannot be scored against: -100 is ignored by the loss
+            enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]
+        return enc
+
+    encoded = splits.map(encode, batched=True, remove_columns=splits["train"].column_names,
+                         desc="tokenising")
+
+    def compute_metrics(prediction):
+        logits, gold = prediction.predictions, prediction.label_ids
+        if multi_label:
+            return multi_label_scores(gold.astype(int), (logits > 0).astype(int))
+        keep = gold != -100
+        return single_label_scores(gold[keep], logits.argmax(-1)[keep])
+
+    use_bf16 = config.bf16 if config.bf16 is not None else bf16_available(default_device())
+    per_epoch = config.eval_every is None
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
+        weight_decay=config.weight_decay, warmup_steps=config.warmup_ratio, lr_scheduler_type="linear",
+        eval_strategy="epoch" if per_epoch else "steps", save_strategy="epoch" if per_epoch else "steps",
+        eval_steps=config.eval_every, save_steps=config.eval_every, logging_steps=10,
+        load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
+        save_total_limit=2, bf16=use_bf16, seed=config.seed, data_seed=config.seed, report_to="none",
+        use_cpu=not torch.cuda.is_available(), train_sampling_strategy="group_by_length",
+        dataloader_num_workers=0)
+    trainer_cls, extra = Trainer, {}
+    if config.class_weights and not multi_label:
+        counts = np.bincount(encoded["train"]["labels"], minlength=len(labels)).astype(np.float32)
+        extra = {"class_weights": torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)))}
+        trainer_cls = WeightedTrainer
+    callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] if config.early_stopping_patience else []
+    trainer = trainer_cls(model=model, args=args, train_dataset=encoded["train"], eval_dataset=encoded["dev"],
+                          data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
+                          callbacks=callbacks, **extra)
+    trainer.train(resume_from_checkpoint=True if config.resume else None)
+
+    metrics = {}
+    dev_out = trainer.predict(encoded["dev"], metric_key_prefix="dev")
+    if multi_label:
+        probs = torch.sigmoid(torch.from_numpy(dev_out.predictions)).numpy()
+        settings.thresholds = dict(zip(labels, map(float, tune_thresholds(dev_out.label_ids.astype(int), probs))))
+    metrics["dev"] = _scores(dev_out, multi_label, settings, labels)
+    if len(encoded["test"]):
+        metrics["test"] = _scores(trainer.predict(encoded["test"], metric_key_prefix="test"), multi_label,
+                                  settings, labels)
+    metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
+    classifier = TopicClassifier(trainer.model.float(), tokenizer, settings)
+    save_final(out, classifier, config, summary, metrics)
+    log.info("dev %s | test %s", _headline(metrics["dev"]), _headline(metrics.get("test")))
+    log.info("model saved to %s", out)
+    return out
+
+
+def _scores(output, multi_label: bool, settings: TopicSettings, labels: list[str]) -> dict:
+    gold, logits = output.label_ids, output.predictions
+    if multi_label:
+        thresholds = np.array([settings.thresholds.get(lab, 0.5) for lab in labels])
+        probs = torch.sigmoid(torch.from_numpy(logits)).numpy()
+        return multi_label_scores(gold.astype(int), (probs >= thresholds).astype(int))
+    keep = gold != -100
+    return single_label_scores(gold[keep], logits.argmax(-1)[keep])
+
+
+def _headline(scores: dict | None) -> str:
+    return "n/a" if not scores else f"macro-F1 {scores['macro_f1']:.4f}"
+
+
+def save_final(out: Path, classifier: TopicClassifier, config: TrainConfig, summary: dict, metrics: dict) -> None:
+    """Write the checkpoint into a staging folder, then move it into place, so an interrupted save never
+    leaves a half-written model where a finished one is expected."""
+    staging = out / ".saving"
+    shutil.rmtree(staging, ignore_errors=True)
+    classifier.save_pretrained(staging)
+    (staging / "training_config.yaml").write_text(yaml.safe_dump(config.to_dict(), allow_unicode=True,
+                                                                 sort_keys=False))
+    (staging / "data_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_model_card(staging, config, summary, metrics, classifier)
+    for item in staging.iterdir():
+        os.replace(item, out / item.name)
+    staging.rmdir()
+    # The finished model is in place; the intermediate checkpoints (~1 GB each for e5-small) are not needed.
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config = parse_args(argv)
+    train(config)
+    return 0
+
+
+if __name__ == "__main__":
+    from .cli import run_guarded
+
+    sys.exit(run_guarded(main))
