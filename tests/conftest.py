@@ -32,3 +32,20 @@ def tiny_base(tmp_path_factory) -> Path:
     BertModel(config).save_pretrained(path)
     fast.save_pretrained(path)
     return path
+
+
+def tiny_config(base, out, **overrides):
+    """Training settings for a few seconds' run on the ANT sample."""
+    from training.config import TrainConfig
+
+    settings = dict(data=str(DATA / "ant"), base=str(base), max_length=64, epochs=2, batch_size=8,
+                    learning_rate=1e-3, dev_size=0.2, test_size=0.2, output_dir=str(out), seed=0)
+    return TrainConfig(**{**settings, **overrides})
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_base, tmp_path_factory) -> Path:
+    """A tiny BERT topic model trained on the ANT sample (single-label, 6 sections)."""
+    from training.train import train
+
+    return train(tiny_config(tiny_base, tmp_path_factory.mktemp("run") / "model"))

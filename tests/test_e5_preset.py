@@ -10,7 +10,7 @@ from model import offline_e5
 from model.bases import resolve_base
 from training.train import train
 
-from .test_training import tiny_config
+from .conftest import tiny_config
 
 
 @pytest.fixture(scope="module")

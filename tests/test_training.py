@@ -9,22 +9,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from model import TopicClassifier, UserError, prepare_text
 from training import train as train_module
-from training.config import TrainConfig, parse_args
+from training.config import parse_args
 from training.corpus import read_corpus
 from training.train import build_model, train
 
-from .conftest import DATA
-
-
-def tiny_config(tiny_base, out, **overrides) -> TrainConfig:
-    settings = dict(data=str(DATA / "ant"), base=str(tiny_base), max_length=64, epochs=2, batch_size=8,
-                    learning_rate=1e-3, dev_size=0.2, test_size=0.2, output_dir=str(out), seed=0)
-    return TrainConfig(**{**settings, **overrides})
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_base, tmp_path_factory):
-    return train(tiny_config(tiny_base, tmp_path_factory.mktemp("run") / "model"))
+from .conftest import DATA, tiny_config
 
 
 def test_checkpoint_directory_holds_everything(trained):

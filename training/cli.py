@@ -26,16 +26,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arabic-topics", description="Arabic news topic classification.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="fine-tune a classifier (see arabic-topics train --help)", add_help=False)
+    from eval import cli as eval_cli
     from model import cli as predict_cli
 
     predict = commands.add_parser("predict", help="classify article files")
     predict_cli.add_arguments(predict)
+    evaluate = commands.add_parser("evaluate", help="evaluation report: scores, plots, errors, baseline")
+    eval_cli.add_evaluate_arguments(evaluate)
+    baseline = commands.add_parser("baseline", help="train the TF-IDF + LinearSVC baseline as a model")
+    eval_cli.add_baseline_arguments(baseline)
+    runners = {"predict": predict_cli.run, "evaluate": eval_cli.run_evaluate, "baseline": eval_cli.run_baseline}
     if argv and argv[0] == "train":  # train owns its options (dataclass + YAML): hand them over untouched
         from . import train
 
         return run_guarded(train.main, argv[1:])
     args = parser.parse_args(argv)
-    return run_guarded(predict_cli.run, args)
+    return run_guarded(runners[args.command], args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,88 @@
+"""The baseline every report is measured against: TF-IDF character 2-5-grams + LinearSVC (scikit-learn).
+
+Also a fast model of its own. It is saved without pickle: the vocabulary, idf weights and the classifier's
+coefficients go to JSON + npz, and loading rebuilds the scikit-learn objects from them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.svm import LinearSVC
+
+from model import UserError, normalize
+
+VECTORIZER = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32)
+FILES = ("baseline.json", "baseline.npz")
+
+
+class TfidfBaseline:
+    def __init__(self, C: float = 1.0):
+        self.C = C
+        self.vectorizer = TfidfVectorizer(**VECTORIZER)
+        self.labels: list[str] = []
+        self.multi_label = False
+        self.coef = self.intercept = None
+
+    @staticmethod
+    def _prepare(texts: Sequence[str]) -> list[str]:
+        return [normalize(t) for t in texts]
+
+    def fit(self, texts: Sequence[str], labels: Sequence) -> "TfidfBaseline":
+        X = self.vectorizer.fit_transform(self._prepare(texts))
+        self.multi_label = isinstance(labels[0], list)
+        if self.multi_label:
+            binarizer = MultiLabelBinarizer()
+            Y = binarizer.fit_transform(labels)
+            self.labels = [str(c) for c in binarizer.classes_]
+            estimators = OneVsRestClassifier(LinearSVC(C=self.C)).fit(X, Y).estimators_
+            self.coef = np.vstack([e.coef_ for e in estimators]).astype(np.float32)
+            self.intercept = np.concatenate([e.intercept_ for e in estimators]).astype(np.float32)
+        else:
+            svm = LinearSVC(C=self.C).fit(X, list(labels))
+            self.labels = [str(c) for c in svm.classes_]
+            coef, intercept = svm.coef_, svm.intercept_
+            if len(self.labels) == 2:  # sklearn keeps one row for two classes: spell out both
+                coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+            self.coef, self.intercept = coef.astype(np.float32), intercept.astype(np.float32)
+        return self
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        X = self.vectorizer.transform(self._prepare(texts))
+        return np.asarray(X @ self.coef.T) + self.intercept
+
+    def predict(self, texts: Sequence[str]) -> list:
+        scores = self.decision_function(texts)
+        if self.multi_label:
+            return [[lab for lab, s in zip(self.labels, row) if s > 0] for row in scores]
+        return [self.labels[i] for i in scores.argmax(1)]
+
+    # -------------------------------------------------------------------------------- persistence
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"kind": "tfidf-char-linearsvc", "C": self.C, "labels": self.labels,
+                "multi_label": self.multi_label, "vectorizer": {k: v for k, v in VECTORIZER.items() if k != "dtype"},
+                "vocabulary": {term: int(i) for term, i in self.vectorizer.vocabulary_.items()}}
+        (directory / FILES[0]).write_text(json.dumps(meta, ensure_ascii=False))
+        np.savez_compressed(directory / FILES[1], idf=self.vectorizer.idf_, coef=self.coef, intercept=self.intercept)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TfidfBaseline":
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / FILES[0]).read_text())
+            arrays = np.load(directory / FILES[1], allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{directory}: not a saved baseline ({exc.__class__.__name__})") from None
+        baseline = cls(meta["C"])
+        baseline.labels, baseline.multi_label = meta["labels"], meta["multi_label"]
+        baseline.vectorizer.vocabulary_ = meta["vocabulary"]
+        baseline.vectorizer.idf_ = arrays["idf"]
+        baseline.coef, baseline.intercept = arrays["coef"], arrays["intercept"]
+        return baseline

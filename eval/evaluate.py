@@ -1,0 +1,195 @@
+"""Evaluate a topic model on a dataset: scores, calibration, per-source breakdown, errors, and the TF-IDF
+baseline trained on the same train split, side by side.
+
+    from eval import evaluate
+    metrics = evaluate(TopicClassifier.from_pretrained("runs/x"), test, train_dataset=train, out_dir="report")
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shlex
+import sys
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix, multilabel_confusion_matrix
+
+from .baseline import TfidfBaseline
+from .metrics import multi_label_scores, single_label_scores
+from .report import plot_confusion, plot_reliability, write_errors, write_markdown
+
+SNIPPET = 160
+BINS = 10
+
+
+# ------------------------------------------------------------------------------------------- scoring
+def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS) -> tuple[float, list[dict]]:
+    """Expected calibration error over equal-width confidence bins, and the bins for the diagram."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        inside = which == b
+        n = int(inside.sum())
+        acc = float(correct[inside].mean()) if n else 0.0
+        conf = float(confidence[inside].mean()) if n else 0.0
+        ece += n / max(len(confidence), 1) * abs(acc - conf)
+        table.append({"lower": float(edges[b]), "upper": float(edges[b + 1]), "count": n, "accuracy": acc,
+                      "confidence": conf})
+    return float(ece), table
+
+
+def _per_label(report: dict, labels: list[str]) -> dict:
+    return {lab: {"precision": report[lab]["precision"], "recall": report[lab]["recall"],
+                  "f1": report[lab]["f1-score"], "support": int(report[lab]["support"])} for lab in labels}
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text.split())[:SNIPPET]
+
+
+def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray, labels: list[str],
+                       dataset) -> tuple[dict, list[dict]]:
+    scores = single_label_scores(gold, predicted)
+    present = [lab for lab in labels if lab in set(gold) | set(predicted)]
+    report = classification_report(gold, predicted, labels=present, output_dict=True, zero_division=0)
+    counts = confusion_matrix(gold, predicted, labels=present)
+    correct = np.array([g == p for g, p in zip(gold, predicted)])
+    ece, bins = calibration(confidence, correct)
+    per_source = {}
+    for source in sorted(set(dataset["source"])):
+        idx = [i for i, s in enumerate(dataset["source"]) if s == source]
+        per_source[source] = {"articles": len(idx),
+                              **single_label_scores([gold[i] for i in idx], [predicted[i] for i in idx])}
+    errors = [{"id": dataset[i]["id"], "source": dataset[i]["source"], "gold": gold[i], "predicted": predicted[i],
+               "confidence": round(float(confidence[i]), 4), "snippet": _snippet(dataset[i]["text"])}
+              for i in np.flatnonzero(~correct)]
+    pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(10)
+    top = [{"gold": g, "predicted": p, "count": n,
+            "examples": [{"id": e["id"], "snippet": e["snippet"]} for e in errors
+                         if (e["gold"], e["predicted"]) == (g, p)][:3]} for (g, p), n in pairs]
+    metrics = {**scores, "ece": ece, "per_label": _per_label(report, present), "labels": present,
+               "confusion_matrix": counts.tolist(),
+               "confusion_matrix_normalised": (counts / np.maximum(counts.sum(1, keepdims=True), 1)).round(4).tolist(),
+               "reliability": bins, "per_source": per_source, "top_confusions": top}
+    return metrics, errors
+
+
+def score_multi_label(gold: np.ndarray, predicted: np.ndarray, probs: np.ndarray | None, labels: list[str],
+                      dataset) -> tuple[dict, list[dict]]:
+    scores = multi_label_scores(gold, predicted)
+    report = classification_report(gold, predicted, target_names=labels, output_dict=True, zero_division=0)
+    per_label_cm = multilabel_confusion_matrix(gold, predicted)
+    # For the plot: among articles with gold label i, how many were predicted label j.
+    co_occurrence = (gold.T @ predicted).astype(int)
+    decision = probs if probs is not None else predicted.astype(float)
+    ece, bins = calibration(decision.ravel(), (predicted == gold).ravel())
+    names = lambda row: "|".join(lab for lab, v in zip(labels, row) if v) or "(none)"  # noqa: E731
+    per_source = {}
+    for source in sorted(set(dataset["source"])):
+        idx = [i for i, s in enumerate(dataset["source"]) if s == source]
+        per_source[source] = {"articles": len(idx), **multi_label_scores(gold[idx], predicted[idx])}
+    wrong = np.flatnonzero((gold != predicted).any(1))
+    errors = [{"id": dataset[int(i)]["id"], "source": dataset[int(i)]["source"], "gold": names(gold[i]),
+               "predicted": names(predicted[i]),
+               "confidence": round(float(decision[i].max()), 4), "snippet": _snippet(dataset[int(i)]["text"])}
+              for i in wrong]
+    pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(10)
+    top = [{"gold": g, "predicted": p, "count": n,
+            "examples": [{"id": e["id"], "snippet": e["snippet"]} for e in errors
+                         if (e["gold"], e["predicted"]) == (g, p)][:3]} for (g, p), n in pairs]
+    metrics = {**scores, "ece": ece, "per_label": _per_label(report, labels), "labels": labels,
+               "confusion_matrix": co_occurrence.tolist(),
+               "per_label_confusion": {lab: per_label_cm[j].tolist() for j, lab in enumerate(labels)},
+               "reliability": bins, "per_source": per_source, "top_confusions": top}
+    return metrics, errors
+
+
+# ------------------------------------------------------------------------------------------ models
+def _model_outputs(model, dataset, batch_size: int):
+    """(labels, multi_label, probabilities or None, predictions) for a TopicClassifier or a TfidfBaseline."""
+    texts, titles = list(dataset["text"]), list(dataset["title"])
+    if isinstance(model, TfidfBaseline):
+        predicted = model.predict([f"{ti}\n{t}" if ti else t for t, ti in zip(texts, titles)])
+        return model.labels, model.multi_label, None, predicted
+    probs = model.predict_proba(texts, titles, batch_size=batch_size)
+    labels = model.labels
+    if model.settings.multi_label:
+        thresholds = np.array([model.settings.thresholds.get(lab, 0.5) for lab in labels])
+        return labels, True, probs, probs >= thresholds
+    return labels, False, probs, [labels[i] for i in probs.argmax(1)]
+
+
+def score(model, dataset, batch_size: int = 32) -> tuple[dict, list[dict], bool]:
+    labels, multi, probs, predicted = _model_outputs(model, dataset, batch_size)
+    if multi:
+        gold = np.array([[lab in set(g) for lab in labels] for g in dataset["label"]], dtype=int)
+        pred = np.array([[lab in set(p) for lab in labels] for p in predicted], dtype=int) \
+            if isinstance(model, TfidfBaseline) else np.asarray(predicted, dtype=int)
+        metrics, errors = score_multi_label(gold, pred, probs, labels, dataset)
+    else:
+        confidence = probs.max(1) if probs is not None else np.ones(len(predicted))
+        metrics, errors = score_single_label(list(dataset["label"]), predicted, confidence, labels, dataset)
+    return metrics, errors, multi
+
+
+# ------------------------------------------------------------------------------------------- stamp
+def _sha256_dir(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode())
+        with open(file, "rb") as handle:
+            while block := handle.read(1 << 22):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def data_hash(dataset) -> str:
+    digest = hashlib.sha256()
+    for row in dataset:
+        digest.update(json.dumps([row["id"], row["text"], row["label"]], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def stamp(model_dir: str | Path | None, data_path: str | None, dataset, split: str) -> dict:
+    versions = {name: metadata.version(name) for name in ("arabic-news-topics", "torch", "transformers",
+                                                           "datasets", "scikit-learn", "numpy")}
+    versions["python"] = platform.python_version()
+    return {"command": shlex.join(["arabic-topics", *sys.argv[1:]]) if sys.argv[0].endswith("arabic-topics")
+            else shlex.join(sys.argv),
+            "model": str(model_dir) if model_dir else "in-memory",
+            "model_sha256": _sha256_dir(Path(model_dir)) if model_dir and Path(model_dir).is_dir() else "n/a",
+            "data": str(data_path) if data_path else "in-memory", "data_articles": len(dataset),
+            "data_sha256": data_hash(dataset), "split": split, "versions": versions}
+
+
+# ---------------------------------------------------------------------------------------- evaluate
+def evaluate(model, dataset, train_dataset=None, out_dir: str | Path | None = None, baseline: bool = True,
+             batch_size: int = 32, model_dir=None, data_path=None, split: str = "given",
+             title: str = "Evaluation report") -> dict:
+    """Score `model` (a TopicClassifier or TfidfBaseline) on `dataset`; with `train_dataset` and
+    `baseline`, also train and score the TF-IDF baseline on the same split. Writes the report files
+    (metrics.json, report.md, confusion_matrix.png, reliability.png, errors.csv) when `out_dir` is given."""
+    model_metrics, errors, multi = score(model, dataset, batch_size)
+    metrics = {"multi_label": multi, "data": {"articles": len(dataset)}, "model": model_metrics}
+    if baseline and train_dataset is not None and not isinstance(model, TfidfBaseline):
+        texts = [f"{ti}\n{t}" if ti else t for t, ti in zip(train_dataset["text"], train_dataset["title"])]
+        fitted = TfidfBaseline().fit(texts, list(train_dataset["label"]))
+        metrics["baseline"], _, _ = score(fitted, dataset)
+        metrics["baseline"]["train_articles"] = len(train_dataset)
+    metrics["stamp"] = stamp(model_dir, data_path, dataset, split)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2))
+        plot_confusion(np.array(model_metrics["confusion_matrix"]), model_metrics["labels"],
+                       out / "confusion_matrix.png",
+                       "Gold label vs predicted labels" if multi else "Confusion matrix")
+        plot_reliability(model_metrics["reliability"], model_metrics["ece"], out / "reliability.png")
+        write_errors(errors, out / "errors.csv")
+        write_markdown(metrics, out / "report.md", title)
+    return metrics
