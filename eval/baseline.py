@@ -21,6 +21,11 @@ VECTORIZER = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min
 FILES = ("baseline.json", "baseline.npz")
 
 
+def baseline_texts(dataset) -> list[str]:
+    """Title and body, as the transformer reads them (the title alone carries much of the topic)."""
+    return [f"{title}\n{text}" if title else text for text, title in zip(dataset["text"], dataset["title"])]
+
+
 class TfidfBaseline:
     def __init__(self, C: float = 1.0):
         self.C = C

@@ -68,7 +68,7 @@ def run_baseline(args: argparse.Namespace) -> int:
     from training.config import TrainConfig
     from training.train import load_splits
 
-    from .baseline import TfidfBaseline
+    from .baseline import TfidfBaseline, baseline_texts
     from .evaluate import evaluate
 
     config = TrainConfig(data=args.data, label_map=args.label_map, split=args.split, test_sources=args.test_sources,
@@ -76,9 +76,7 @@ def run_baseline(args: argparse.Namespace) -> int:
     if args.split == "source" and not args.test_sources:
         raise UserError("--split source needs --test-sources")
     splits, summary = load_splits(config)
-    train = splits["train"]
-    texts = [f"{ti}\n{t}" if ti else t for t, ti in zip(train["text"], train["title"])]
-    baseline = TfidfBaseline().fit(texts, list(train["label"]))
+    baseline = TfidfBaseline().fit(baseline_texts(splits["train"]), list(splits["train"]["label"]))
     out = Path(args.out)
     baseline.save(out)
     (out / "data_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))

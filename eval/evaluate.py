@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, multilabel_confusion_matrix
 
-from .baseline import TfidfBaseline
+from .baseline import TfidfBaseline, baseline_texts
 from .metrics import multi_label_scores, single_label_scores
 from .report import plot_confusion, plot_reliability, write_errors, write_markdown
 
@@ -112,11 +112,9 @@ def score_multi_label(gold: np.ndarray, predicted: np.ndarray, probs: np.ndarray
 # ------------------------------------------------------------------------------------------ models
 def _model_outputs(model, dataset, batch_size: int):
     """(labels, multi_label, probabilities or None, predictions) for a TopicClassifier or a TfidfBaseline."""
-    texts, titles = list(dataset["text"]), list(dataset["title"])
     if isinstance(model, TfidfBaseline):
-        predicted = model.predict([f"{ti}\n{t}" if ti else t for t, ti in zip(texts, titles)])
-        return model.labels, model.multi_label, None, predicted
-    probs = model.predict_proba(texts, titles, batch_size=batch_size)
+        return model.labels, model.multi_label, None, model.predict(baseline_texts(dataset))
+    probs = model.predict_proba(list(dataset["text"]), list(dataset["title"]), batch_size=batch_size)
     labels = model.labels
     if model.settings.multi_label:
         thresholds = np.array([model.settings.thresholds.get(lab, 0.5) for lab in labels])
@@ -177,8 +175,7 @@ def evaluate(model, dataset, train_dataset=None, out_dir: str | Path | None = No
     model_metrics, errors, multi = score(model, dataset, batch_size)
     metrics = {"multi_label": multi, "data": {"articles": len(dataset)}, "model": model_metrics}
     if baseline and train_dataset is not None and not isinstance(model, TfidfBaseline):
-        texts = [f"{ti}\n{t}" if ti else t for t, ti in zip(train_dataset["text"], train_dataset["title"])]
-        fitted = TfidfBaseline().fit(texts, list(train_dataset["label"]))
+        fitted = TfidfBaseline().fit(baseline_texts(train_dataset), list(train_dataset["label"]))
         metrics["baseline"], _, _ = score(fitted, dataset)
         metrics["baseline"]["train_articles"] = len(train_dataset)
     metrics["stamp"] = stamp(model_dir, data_path, dataset, split)
