@@ -62,7 +62,7 @@ def test_corrupt_build_is_detected_and_rebuilt(tmp_path, monkeypatch):
 def test_e5_small_trains_a_few_steps(e5_dir, tmp_path, monkeypatch):
     cache, _ = e5_dir
     monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(cache))
-    out = train(tiny_config("e5-small", tmp_path / "e5", base="e5-small", max_length=32, epochs=1,
+    out = train(tiny_config("e5-small", tmp_path / "e5", max_length=32, epochs=1,
                             batch_size=8, learning_rate=5e-5, max_train_samples=16, max_eval_samples=8))
     settings = json.loads((out / "topic_config.json").read_text())
     assert settings["text_prefix"] == "passage: "
