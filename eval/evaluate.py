@@ -52,6 +52,14 @@ def _snippet(text: str) -> str:
     return " ".join(text.split())[:SNIPPET]
 
 
+def top_confusions(errors: list[dict], most: int = 10, examples: int = 3) -> list[dict]:
+    """The most frequent (gold, predicted) error pairs, each with a few example ids and snippets."""
+    pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(most)
+    return [{"gold": g, "predicted": p, "count": n,
+             "examples": [{"id": e["id"], "snippet": e["snippet"]} for e in errors
+                          if (e["gold"], e["predicted"]) == (g, p)][:examples]} for (g, p), n in pairs]
+
+
 def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray, labels: list[str],
                        dataset) -> tuple[dict, list[dict]]:
     scores = single_label_scores(gold, predicted)
@@ -68,10 +76,7 @@ def score_single_label(gold: list[str], predicted: list[str], confidence: np.nda
     errors = [{"id": dataset[i]["id"], "source": dataset[i]["source"], "gold": gold[i], "predicted": predicted[i],
                "confidence": round(float(confidence[i]), 4), "snippet": _snippet(dataset[i]["text"])}
               for i in np.flatnonzero(~correct)]
-    pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(10)
-    top = [{"gold": g, "predicted": p, "count": n,
-            "examples": [{"id": e["id"], "snippet": e["snippet"]} for e in errors
-                         if (e["gold"], e["predicted"]) == (g, p)][:3]} for (g, p), n in pairs]
+    top = top_confusions(errors)
     metrics = {**scores, "ece": ece, "per_label": _per_label(report, present), "labels": present,
                "confusion_matrix": counts.tolist(),
                "confusion_matrix_normalised": (counts / np.maximum(counts.sum(1, keepdims=True), 1)).round(4).tolist(),
@@ -98,10 +103,7 @@ def score_multi_label(gold: np.ndarray, predicted: np.ndarray, probs: np.ndarray
                "predicted": names(predicted[i]),
                "confidence": round(float(decision[i].max()), 4), "snippet": _snippet(dataset[int(i)]["text"])}
               for i in wrong]
-    pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(10)
-    top = [{"gold": g, "predicted": p, "count": n,
-            "examples": [{"id": e["id"], "snippet": e["snippet"]} for e in errors
-                         if (e["gold"], e["predicted"]) == (g, p)][:3]} for (g, p), n in pairs]
+    top = top_confusions(errors)
     metrics = {**scores, "ece": ece, "per_label": _per_label(report, labels), "labels": labels,
                "confusion_matrix": co_occurrence.tolist(),
                "per_label_confusion": {lab: per_label_cm[j].tolist() for j, lab in enumerate(labels)},
@@ -132,6 +134,8 @@ def score(model, dataset, batch_size: int = 32) -> tuple[dict, list[dict], bool]
     else:
         confidence = probs.max(1) if probs is not None else np.ones(len(predicted))
         metrics, errors = score_single_label(list(dataset["label"]), predicted, confidence, labels, dataset)
+    if probs is None:  # a LinearSVC gives no probabilities: its calibration is undefined, not "always sure"
+        del metrics["ece"], metrics["reliability"]
     return metrics, errors, multi
 
 
@@ -186,7 +190,8 @@ def evaluate(model, dataset, train_dataset=None, out_dir: str | Path | None = No
         plot_confusion(np.array(model_metrics["confusion_matrix"]), model_metrics["labels"],
                        out / "confusion_matrix.png",
                        "Gold label vs predicted labels" if multi else "Confusion matrix")
-        plot_reliability(model_metrics["reliability"], model_metrics["ece"], out / "reliability.png")
+        if "ece" in model_metrics:
+            plot_reliability(model_metrics["reliability"], model_metrics["ece"], out / "reliability.png")
         write_errors(errors, out / "errors.csv")
         write_markdown(metrics, out / "report.md", title)
     return metrics

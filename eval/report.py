@@ -89,9 +89,11 @@ def write_markdown(metrics: dict, path: Path, title: str) -> None:
                         [[lab, s["precision"], s["recall"], s["f1"], s["support"]]
                          + ([baseline["per_label"].get(lab, {}).get("f1", "n/a")] if baseline else [])
                          for lab, s in model["per_label"].items()]))
-    parts += ["", "## Confusion matrix", "", "![confusion matrix](confusion_matrix.png)", "",
-              "## Calibration", "", "![reliability diagram](reliability.png)", "",
-              f"Expected calibration error: {model['ece']:.4f} ({len(model['reliability'])} equal-width bins).", ""]
+    parts += ["", "## Confusion matrix", "", "![confusion matrix](confusion_matrix.png)", ""]
+    if "ece" in model:
+        parts += ["## Calibration", "", "![reliability diagram](reliability.png)", "",
+                  f"Expected calibration error: {model['ece']:.4f} ({len(model['reliability'])} equal-width bins).",
+                  ""]
     if len(model["per_source"]) > 1 or baseline:
         parts += ["## Per source", ""]
         accuracy = "subset_accuracy" if metrics["multi_label"] else "accuracy"

@@ -36,6 +36,16 @@ def test_predict_table_and_json(cli_model):
     assert all(set(r) == {"input", "label", "score", "labels", "scores"} for r in results)
 
 
+def test_evaluate_and_baseline_commands(cli_model, tmp_path):
+    done = run("arabic-topics", "evaluate", "--model", str(cli_model), "--data", str(DATA / "ant"),
+               "--out", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "TF-IDF baseline" in done.stdout and (tmp_path / "report" / "errors.csv").is_file()
+    done = run("arabic-topics", "baseline", "--data", str(DATA / "ant"), "--out", str(tmp_path / "tfidf"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "tfidf" / "baseline.npz").is_file() and (tmp_path / "tfidf" / "report" / "report.md").is_file()
+
+
 def test_module_entry_point_trains_like_the_console_script(tiny_base, tmp_path):
     done = run(sys.executable, "-m", "training.train", "--data", str(DATA / "ant"), "--base", str(tiny_base),
                "--epochs", "1", "--max-length", "32", "--dev-size", "0.2", "--test-size", "0.2",
@@ -54,6 +64,9 @@ def test_module_entry_point_trains_like_the_console_script(tiny_base, tmp_path):
      "test sources not in the corpus: reuters"),
     (["train", "--data", "{ant}", "--base", "{tmp}/no-such-base", "--output-dir", "{tmp}/y"],
      "cannot load base encoder"),
+    (["evaluate", "--data", "{ant}", "--out", "{tmp}/r"], "--model is required"),
+    (["evaluate", "--loso", "--model", "{model}", "--data", "{ant}", "--out", "{tmp}/r"], "--split source"),
+    (["evaluate", "--model", "{model}", "--data", "{tmp}/none", "--out", "{tmp}/r"], "no such file or directory"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(cli_model, tmp_path, args, message):
     (tmp_path / "empty.txt").write_text("  \n")

@@ -48,6 +48,7 @@ def test_model_split_report_has_every_file_and_the_baseline(trained, tmp_path):
     assert len(errors) == round(test_size * (1 - model["accuracy"]))
     assert all(e["gold"] != e["predicted"] for e in errors)
     assert "macro_f1" in saved["baseline"] and saved["baseline"]["train_articles"] > 0
+    assert "ece" not in saved["baseline"]  # no probabilities, no calibration
     stamp = saved["stamp"]
     assert len(stamp["model_sha256"]) == 64 and len(stamp["data_sha256"]) == 64 and "seed 0" in stamp["split"]
     assert {"torch", "transformers", "scikit-learn"} <= set(stamp["versions"])
