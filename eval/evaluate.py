@@ -52,6 +52,22 @@ def _snippet(text: str) -> str:
     return " ".join(text.split())[:SNIPPET]
 
 
+def _source_groups(dataset) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for i, source in enumerate(dataset["source"]):
+        groups.setdefault(source, []).append(i)
+    return dict(sorted(groups.items()))
+
+
+def _calibration_fields(confidence: np.ndarray | None, correct: np.ndarray) -> dict:
+    """ECE and reliability bins, or nothing for a model without probabilities (a LinearSVC): its
+    calibration is undefined, not "always sure"."""
+    if confidence is None:
+        return {}
+    ece, bins = calibration(confidence, correct)
+    return {"ece": ece, "reliability": bins}
+
+
 def top_confusions(errors: list[dict], most: int = 10, examples: int = 3) -> list[dict]:
     """The most frequent (gold, predicted) error pairs, each with a few example ids and snippets."""
     pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(most)
@@ -60,27 +76,24 @@ def top_confusions(errors: list[dict], most: int = 10, examples: int = 3) -> lis
                           if (e["gold"], e["predicted"]) == (g, p)][:examples]} for (g, p), n in pairs]
 
 
-def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray, labels: list[str],
+def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray | None, labels: list[str],
                        dataset) -> tuple[dict, list[dict]]:
     scores = single_label_scores(gold, predicted)
     present = [lab for lab in labels if lab in set(gold) | set(predicted)]
     report = classification_report(gold, predicted, labels=present, output_dict=True, zero_division=0)
     counts = confusion_matrix(gold, predicted, labels=present)
     correct = np.array([g == p for g, p in zip(gold, predicted)])
-    ece, bins = calibration(confidence, correct)
-    per_source = {}
-    for source in sorted(set(dataset["source"])):
-        idx = [i for i, s in enumerate(dataset["source"]) if s == source]
-        per_source[source] = {"articles": len(idx),
-                              **single_label_scores([gold[i] for i in idx], [predicted[i] for i in idx])}
+    per_source = {source: {"articles": len(idx),
+                           **single_label_scores([gold[i] for i in idx], [predicted[i] for i in idx])}
+                  for source, idx in _source_groups(dataset).items()}
     errors = [{"id": dataset[i]["id"], "source": dataset[i]["source"], "gold": gold[i], "predicted": predicted[i],
-               "confidence": round(float(confidence[i]), 4), "snippet": _snippet(dataset[i]["text"])}
+               "confidence": "" if confidence is None else round(float(confidence[i]), 4),
+               "snippet": _snippet(dataset[i]["text"])}
               for i in np.flatnonzero(~correct)]
-    top = top_confusions(errors)
-    metrics = {**scores, "ece": ece, "per_label": _per_label(report, present), "labels": present,
-               "confusion_matrix": counts.tolist(),
+    metrics = {**scores, **_calibration_fields(confidence, correct), "per_label": _per_label(report, present),
+               "labels": present, "confusion_matrix": counts.tolist(),
                "confusion_matrix_normalised": (counts / np.maximum(counts.sum(1, keepdims=True), 1)).round(4).tolist(),
-               "reliability": bins, "per_source": per_source, "top_confusions": top}
+               "per_source": per_source, "top_confusions": top_confusions(errors)}
     return metrics, errors
 
 
@@ -91,23 +104,20 @@ def score_multi_label(gold: np.ndarray, predicted: np.ndarray, probs: np.ndarray
     per_label_cm = multilabel_confusion_matrix(gold, predicted)
     # For the plot: among articles with gold label i, how many were predicted label j.
     co_occurrence = (gold.T @ predicted).astype(int)
-    decision = probs if probs is not None else predicted.astype(float)
-    ece, bins = calibration(decision.ravel(), (predicted == gold).ravel())
     names = lambda row: "|".join(lab for lab, v in zip(labels, row) if v) or "(none)"  # noqa: E731
-    per_source = {}
-    for source in sorted(set(dataset["source"])):
-        idx = [i for i, s in enumerate(dataset["source"]) if s == source]
-        per_source[source] = {"articles": len(idx), **multi_label_scores(gold[idx], predicted[idx])}
+    per_source = {source: {"articles": len(idx), **multi_label_scores(gold[idx], predicted[idx])}
+                  for source, idx in _source_groups(dataset).items()}
     wrong = np.flatnonzero((gold != predicted).any(1))
     errors = [{"id": dataset[int(i)]["id"], "source": dataset[int(i)]["source"], "gold": names(gold[i]),
                "predicted": names(predicted[i]),
-               "confidence": round(float(decision[i].max()), 4), "snippet": _snippet(dataset[int(i)]["text"])}
+               "confidence": "" if probs is None else round(float(probs[i].max()), 4),
+               "snippet": _snippet(dataset[int(i)]["text"])}
               for i in wrong]
-    top = top_confusions(errors)
-    metrics = {**scores, "ece": ece, "per_label": _per_label(report, labels), "labels": labels,
+    calibration_fields = _calibration_fields(None if probs is None else probs.ravel(), (predicted == gold).ravel())
+    metrics = {**scores, **calibration_fields, "per_label": _per_label(report, labels), "labels": labels,
                "confusion_matrix": co_occurrence.tolist(),
                "per_label_confusion": {lab: per_label_cm[j].tolist() for j, lab in enumerate(labels)},
-               "reliability": bins, "per_source": per_source, "top_confusions": top}
+               "per_source": per_source, "top_confusions": top_confusions(errors)}
     return metrics, errors
 
 
@@ -132,10 +142,8 @@ def score(model, dataset, batch_size: int = 32) -> tuple[dict, list[dict], bool]
             if isinstance(model, TfidfBaseline) else np.asarray(predicted, dtype=int)
         metrics, errors = score_multi_label(gold, pred, probs, labels, dataset)
     else:
-        confidence = probs.max(1) if probs is not None else np.ones(len(predicted))
+        confidence = probs.max(1) if probs is not None else None
         metrics, errors = score_single_label(list(dataset["label"]), predicted, confidence, labels, dataset)
-    if probs is None:  # a LinearSVC gives no probabilities: its calibration is undefined, not "always sure"
-        del metrics["ece"], metrics["reliability"]
     return metrics, errors, multi
 
 

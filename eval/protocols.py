@@ -12,11 +12,10 @@ import os
 import time
 from pathlib import Path
 
-import yaml
 from joblib import Parallel, delayed
 
 from model import TopicClassifier, UserError
-from training.config import TrainConfig
+from training.config import TrainConfig, read_config_file
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping, clean, source_split
 from training.train import load_splits
@@ -31,9 +30,7 @@ def training_config(model_dir: Path) -> TrainConfig:
     if not path.is_file():
         raise UserError(f"{model_dir} has no training_config.yaml, so its split cannot be rebuilt; "
                         "use --cross-corpus to score it on a whole corpus")
-    values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in values.items() if k in known})
+    return TrainConfig(**read_config_file(path))
 
 
 def _split_name(config: TrainConfig) -> str:

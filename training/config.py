@@ -68,6 +68,18 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def read_config_file(path: str | Path) -> dict:
+    """TrainConfig fields from a YAML file (a recipe, or a checkpoint's training_config.yaml)."""
+    try:
+        values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: cannot read config ({exc.__class__.__name__})") from None
+    unknown = set(values) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise UserError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
+    return values
+
+
 def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train") -> TrainConfig:
     """--config FILE supplies defaults; every other option overrides them."""
     parser = HfArgumentParser(TrainConfig, prog=prog, description="Fine-tune a topic classifier.")
@@ -76,15 +88,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
     if pre.quick:
         parser.set_defaults(**QUICK_RUN)
     if pre.config:
-        try:
-            values = yaml.safe_load(Path(pre.config).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise UserError(f"{pre.config}: cannot read config ({exc.__class__.__name__})") from None
-        known = {f.name for f in dataclasses.fields(TrainConfig)}
-        unknown = set(values) - known
-        if unknown:
-            raise UserError(f"{pre.config}: unknown settings: {', '.join(sorted(unknown))}")
-        parser.set_defaults(**values)
+        parser.set_defaults(**read_config_file(pre.config))
     namespace = parser.parse_args(argv)
     config = TrainConfig(**{k: v for k, v in vars(namespace).items() if k != "config"})
     if not config.data:
