@@ -17,6 +17,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                           help="score on the whole of --data through --label-map (labels shared with the model)")
     protocol.add_argument("--loso", action="store_true",
                           help="leave-one-source-out for the TF-IDF baseline, every outlet in turn")
+    protocol.add_argument("--long-articles", action="store_true",
+                          help="head-truncated vs windowed reading of the articles longer than the window")
+    parser.add_argument("--apply", action="store_true",
+                        help="with --long-articles: write the reading chosen on dev into the model's settings")
     parser.add_argument("--label-map", help="label-mapping YAML for --cross-corpus / --loso")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the TF-IDF + LinearSVC baseline trained on the same train split")
@@ -33,6 +37,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         protocols.leave_one_source_out(args.data, args.out, args.label_map)
     elif not args.model:
         raise UserError("--model is required (or --loso for the baseline alone)")
+    elif args.long_articles:
+        protocols.long_articles(args.model, args.data, args.out, args.apply, args.batch_size)
     elif args.cross_corpus:
         _print(protocols.cross_corpus(args.model, args.data, args.label_map, args.out, args.baseline,
                                       args.batch_size))

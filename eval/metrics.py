@@ -27,3 +27,26 @@ def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.arange(0.05, 
         scores = [f1_score(y_true[:, j], probs[:, j] >= t, zero_division=0) for t in grid]
         best[j] = float(grid[int(np.argmax(scores))])
     return best
+
+
+def masked_multi_label_scores(y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray,
+                              labels: list[str]) -> dict:
+    """Multi-label scores where only the entries with mask 1 are known (partial labels): each label is scored
+    on the articles that decide it; micro-F1 pools the known entries; macro-F1 averages labels known anywhere."""
+    known = mask.astype(bool)
+    per_label = {lab: float(f1_score(y_true[known[:, j], j], y_pred[known[:, j], j], zero_division=0))
+                 for j, lab in enumerate(labels) if known[:, j].any()}
+    return {"macro_f1": float(np.mean(list(per_label.values()))) if per_label else 0.0,
+            "micro_f1": float(f1_score(y_true[known], y_pred[known], zero_division=0)),
+            "per_label_f1": per_label}
+
+
+def tune_masked_thresholds(y_true: np.ndarray, probs: np.ndarray, mask: np.ndarray,
+                           grid=np.arange(0.05, 0.96, 0.05)) -> np.ndarray:
+    """tune_thresholds on the known entries of each label (0.5 where a label is never known)."""
+    best = np.full(probs.shape[1], 0.5)
+    for j in range(probs.shape[1]):
+        rows = mask[:, j].astype(bool)
+        if rows.any():
+            best[j] = tune_thresholds(y_true[rows][:, [j]], probs[rows][:, [j]], grid)[0]
+    return best

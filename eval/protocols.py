@@ -14,7 +14,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from model import TopicClassifier, UserError
+from model import TopicClassifier, UserError, prepare_text
 from training.config import TrainConfig, read_config_file
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping, clean, source_split
@@ -116,3 +116,80 @@ def leave_one_source_out(data: str, out_dir: str | Path, label_map: str | None =
         _table(["held-out source", "train", "test", "accuracy", "macro-F1", "seconds"], rows), "",
         f"Command: `{result['stamp']['command']}`", ""]), encoding="utf-8")
     return result
+
+
+# ------------------------------------------------------------------------------------ long articles
+WINDOW_COUNTS = (2, 4, 8)
+
+
+def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: bool = False,
+                  batch_size: int = 32) -> dict:
+    """Head-truncated vs windowed reading, on the dev and test articles longer than the model's window.
+
+    Variants: the title leading every window or only the first; up to 2, 4 or 8 windows; mean or max of the
+    windows' logits. Each window is scored once and every variant aggregates those scores. The variant with
+    the best dev macro-F1 is the recommendation (written into the model's topic_config.json with `apply`);
+    test figures are reported for all, so the choice is never made on test."""
+    import numpy as np
+
+    from model.classifier import TOPIC_CONFIG, aggregate_windows
+    from sklearn.metrics import f1_score
+
+    config = dataclasses.replace(training_config(Path(model_dir)), data=data)
+    splits, _ = load_splits(config)
+    classifier = TopicClassifier.from_pretrained(model_dir)
+    if classifier.settings.multi_label:
+        raise UserError("--long-articles compares single-label readings; this model is multi-label")
+    settings = classifier.settings
+    room = settings.max_length - classifier.tokenizer.num_special_tokens_to_add()
+    results: dict = {"window_tokens": settings.max_length, "variants": {}}
+    for part in ("dev", "test"):
+        dataset = splits[part]
+        lengths = [len(classifier.tokenizer(prepare_text(t, ti, settings), add_special_tokens=False)["input_ids"])
+                   for t, ti in zip(dataset["text"], dataset["title"])]
+        long_idx = [i for i, n in enumerate(lengths) if n > room]
+        gold = [dataset["label"][i] for i in long_idx]
+        results[f"{part}_articles"], results[f"{part}_long_articles"] = len(dataset), len(long_idx)
+        for title_every in (True, False):
+            settings.max_windows, settings.title_in_every_window = max(WINDOW_COUNTS), title_every
+            windows, owner, rank = [], [], []
+            for n, i in enumerate(long_idx):
+                for r, window in enumerate(classifier.windows(dataset["text"][i], dataset["title"][i])):
+                    windows.append(window)
+                    owner.append(n)
+                    rank.append(r)
+            scores, owner, rank = classifier.score_windows(windows, batch_size), np.array(owner), np.array(rank)
+            variants = [("head (truncated)", 1, "mean")] + [
+                (f"{k} windows, {how}, title {'every window' if title_every else 'first window'}", k, how)
+                for k in WINDOW_COUNTS for how in ("mean", "max")]
+            for name, k, how in variants:
+                keep = rank < k
+                logits = aggregate_windows(scores[keep], owner[keep], len(long_idx), how)
+                predicted = [classifier.labels[j] for j in logits.argmax(1)]
+                entry = results["variants"].setdefault(name, {"max_windows": k, "aggregate": how,
+                                                              "title_in_every_window": title_every})
+                entry[f"{part}_macro_f1"] = float(f1_score(gold, predicted, average="macro"))
+    best_name, best = max(results["variants"].items(), key=lambda item: item[1]["dev_macro_f1"])
+    results["chosen_on_dev"] = best_name
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    rows = [[name, v["dev_macro_f1"], v["test_macro_f1"]] for name, v in results["variants"].items()]
+    (out / "report.md").write_text("\n".join([
+        f"# Long articles: {Path(model_dir).name} on {Path(data).name}", "",
+        f"Articles longer than the {settings.max_length}-token window: {results['dev_long_articles']} of "
+        f"{results['dev_articles']} dev, {results['test_long_articles']} of {results['test_articles']} test "
+        f"(split {_split_name(config)}). Macro-F1 on those articles only, one model, each reading:", "",
+        _table(["reading", "dev macro-F1 (long)", "test macro-F1 (long)"], rows), "",
+        f"Chosen on dev: **{best_name}**.", "",
+        f"Command: `{stamp(model_dir, data, splits['test'], _split_name(config))['command']}`", ""]),
+        encoding="utf-8")
+    print(_table(["reading", "dev macro-F1 (long)", "test macro-F1 (long)"], rows))
+    print(f"chosen on dev: {best_name}")
+    if apply:
+        path = Path(model_dir) / TOPIC_CONFIG
+        saved = json.loads(path.read_text())
+        saved.update({k: best[k] for k in ("max_windows", "aggregate", "title_in_every_window")})
+        path.write_text(json.dumps(saved, ensure_ascii=False, indent=2))
+        print(f"{path}: reading set to {best_name}")
+    return results

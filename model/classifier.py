@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from . import delta
 from .errors import UserError
 from .hardware import bf16_available, default_device
 from .normalize import NormalizerConfig, normalize
@@ -34,6 +35,13 @@ class TopicSettings:
     multi_label: bool = False
     thresholds: dict[str, float] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)
+    # Long articles: read up to `max_windows` overlapping windows of max_length tokens and aggregate their
+    # logits ("mean" or "max"); each window after the first starts with the prefix and title again when
+    # `title_in_every_window`. max_windows = 1 reads the head only, exactly as training saw it.
+    max_windows: int = 1
+    window_overlap: int = 32
+    aggregate: str = "mean"
+    title_in_every_window: bool = True
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -51,6 +59,19 @@ def prepare_text(text: str, title: str | None, settings: TopicSettings) -> str:
     """The exact string the encoder sees: prefix + normalised title and body."""
     joined = f"{title}\n{text}" if title else text
     return settings.text_prefix + normalize(joined, settings.normalizer)
+
+
+def aggregate_windows(scores: np.ndarray, owner: np.ndarray, n_texts: int, how: str) -> np.ndarray:
+    """One row per text from its windows' rows: their mean, or their element-wise max."""
+    if how not in ("mean", "max"):
+        raise UserError(f"unknown window aggregation {how!r} (mean or max)")
+    out = np.full((n_texts, scores.shape[1]), -np.inf if how == "max" else 0.0, dtype=np.float32)
+    if how == "max":
+        np.maximum.at(out, owner, scores)
+    else:
+        np.add.at(out, owner, scores)
+        out /= np.maximum(np.bincount(owner, minlength=n_texts), 1)[:, None]
+    return out
 
 
 class TopicClassifier:
@@ -73,8 +94,11 @@ class TopicClassifier:
         if not (path / "config.json").is_file() or not (path / TOPIC_CONFIG).is_file():
             raise UserError(f"{path} is not a topic model directory (needs config.json and {TOPIC_CONFIG})")
         settings = TopicSettings.from_dict(json.loads((path / TOPIC_CONFIG).read_text()))
-        model = AutoModelForSequenceClassification.from_pretrained(path)
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        if delta.is_delta(path):  # a light directory: trained tensors only, overlaid on its verified base
+            model, tokenizer = delta.load_delta(path)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(path)
+            tokenizer = AutoTokenizer.from_pretrained(path)
         return cls(model, tokenizer, settings, torch.device(device) if device else None, bf16)
 
     def save_pretrained(self, path: str | Path) -> None:
@@ -89,21 +113,51 @@ class TopicClassifier:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def windows(self, text: str, title: str | None = None) -> list[list[int]]:
+        """Token ids of the windows the model reads for one article (special tokens included). The first is
+        the head, tokenised exactly as in training; later ones continue the body with `window_overlap`."""
+        s = self.settings
+        room = s.max_length - self.tokenizer.num_special_tokens_to_add()
+        # Beyond the windows we read, text is never tokenised: a 5 MB article costs no more than a long one.
+        prepared = prepare_text(text[: s.max_windows * room * 16], title, s)
+        ids = self.tokenizer(prepared, add_special_tokens=False)["input_ids"]
+        heads = [ids[:room]]
+        if s.max_windows > 1 and len(ids) > room:
+            lead = self.tokenizer(prepare_text("", title, s), add_special_tokens=False)["input_ids"] \
+                if s.title_in_every_window else []
+            lead = lead[: room // 2]
+            step, start = room - len(lead) - s.window_overlap, room - s.window_overlap
+            while start < len(ids) and len(heads) < s.max_windows:
+                heads.append(lead + ids[start : start + room - len(lead)])
+                start += step
+        # The tokenizer's own special tokens around each window ([CLS] … [SEP], <s> … </s>): it encodes the
+        # empty string as exactly those.
+        specials = self.tokenizer("")["input_ids"]
+        return [specials[:1] + w + specials[1:] for w in heads]
+
     def logits(self, texts: Sequence[str], titles: Sequence[str | None] | None = None,
                batch_size: int = 32) -> np.ndarray:
-        """Raw scores, one row per text. Texts are sorted by length and padded per batch only."""
+        """Raw scores, one row per text; a long text's windows are aggregated (settings.aggregate)."""
         titles = titles if titles is not None else [None] * len(texts)
-        prepared = [prepare_text(t, ti, self.settings) for t, ti in zip(texts, titles)]
-        encoded = self.tokenizer(prepared, truncation=True, max_length=self.settings.max_length)["input_ids"]
-        order = np.argsort([len(ids) for ids in encoded], kind="stable")
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        windows, owner = [], []
+        for n, (text, title) in enumerate(zip(texts, titles)):
+            for window in self.windows(text, title):
+                windows.append(window)
+                owner.append(n)
+        return aggregate_windows(self.score_windows(windows, batch_size), np.asarray(owner, dtype=np.int64),
+                                 len(texts), self.settings.aggregate)
+
+    def score_windows(self, windows: list[list[int]], batch_size: int = 32) -> np.ndarray:
+        """Logits of each window (token ids with special tokens), sorted by length and padded per batch."""
+        order = np.argsort([len(w) for w in windows], kind="stable")
+        scores = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                batch = self.tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+                batch = self.tokenizer.pad({"input_ids": [windows[i] for i in idx]}, return_tensors="pt")
                 batch = {k: v.to(self.device) for k, v in batch.items()}
-                out[idx] = self.model(**batch).logits.float().cpu().numpy()
-        return out
+                scores[idx] = self.model(**batch).logits.float().cpu().numpy()
+        return scores
 
     def predict_proba(self, texts: Sequence[str] | str, titles=None, batch_size: int = 32) -> np.ndarray:
         texts = [texts] if isinstance(texts, str) else list(texts)

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import transformers
+import yaml
 
-from . import load
+from . import delta, load
+from .classifier import TOPIC_CONFIG, TopicClassifier
 from .errors import UserError
 
 
@@ -61,4 +63,30 @@ def run(args: argparse.Namespace) -> int:
     for name, result in zip(names, results):
         others = ", ".join(f"{lab} {result['scores'][lab]:.2f}" for lab in result["labels"] if lab != result["label"])
         print(f"{name:<{width}}  {result['label']:<18} {result['score']:.3f}   {others}")
+    return 0
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="trained model directory")
+    parser.add_argument("--out", required=True, help="directory to write (replaced atomically if it exists)")
+    parser.add_argument("--format", choices=["delta"], default="delta",
+                        help="delta: only the tensors training changed, rebuilt on the base at load time")
+    parser.add_argument("--base", help="base encoder the model was trained from (default: from its "
+                        "training_config.yaml)")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    model_dir = Path(args.model)
+    base = args.base
+    if base is None and (model_dir / "training_config.yaml").is_file():
+        base = yaml.safe_load((model_dir / "training_config.yaml").read_text(encoding="utf-8")).get("base")
+    if not base:
+        raise UserError(f"{model_dir}: no training_config.yaml names its base; pass --base")
+    transformers.logging.set_verbosity_error()
+    classifier = TopicClassifier.from_pretrained(model_dir)
+    extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml")
+             if (model_dir / name).is_file()]
+    out = delta.save_delta(classifier.model, (model_dir / TOPIC_CONFIG).read_text(), base, Path(args.out), extra)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    print(f"wrote {out} ({size:.1f} MB, base {base})")
     return 0

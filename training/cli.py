@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     eval_cli.add_evaluate_arguments(evaluate)
     baseline = commands.add_parser("baseline", help="train the TF-IDF + LinearSVC baseline as a model")
     eval_cli.add_baseline_arguments(baseline)
-    runners = {"predict": predict_cli.run, "evaluate": eval_cli.run_evaluate, "baseline": eval_cli.run_baseline}
+    export = commands.add_parser("export", help="write a trained model in a light format (see --format)")
+    predict_cli.add_export_arguments(export)
+    runners = {"predict": predict_cli.run, "evaluate": eval_cli.run_evaluate, "baseline": eval_cli.run_baseline,
+               "export": predict_cli.run_export}
     if argv and argv[0] == "train":  # train owns its options (dataclass + YAML): hand them over untouched
         from . import train
 

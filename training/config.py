@@ -31,8 +31,14 @@ class TrainConfig:
     label_map: Optional[str] = field(default=None, metadata={"help": "label-mapping YAML"})
     conflicts: Literal["first", "drop"] = field(
         default="first", metadata={"help": "duplicate bodies with different labels: keep the first, or drop all"})
-    split: Literal["random", "source"] = "random"
+    annotations: Optional[str] = field(default=None, metadata={
+        "help": "JSONL of extra 0/1 labels per article id (partial multi-label: unknown labels are masked)"})
+    pseudo_labels_from: Optional[str] = field(default=None, metadata={
+        "help": "teacher model directory: fills the unknown labels of training articles with its predictions"})
+    split: Literal["random", "source", "ids"] = "random"
     test_sources: Optional[str] = field(default=None, metadata={"help": "comma-separated outlets held out"})
+    test_ids: Optional[str] = field(default=None, metadata={"help": "file of article ids forming the test split "
+                                                                  "(--split ids)"})
     dev_size: float = 0.1
     test_size: float = 0.1
     max_train_samples: Optional[int] = field(default=None, metadata={"help": "stratified subsample, quick runs"})
@@ -43,7 +49,10 @@ class TrainConfig:
     max_length: int = 256
     freeze_embeddings: Optional[bool] = field(
         default=None, metadata={"help": "freeze the word-embedding matrix (default: on when training on CPU)"})
-    freeze_layers: int = field(default=0, metadata={"help": "also freeze this many lower encoder layers"})
+    freeze_layers: int = field(default=0, metadata={
+        "help": "also freeze this many lower encoder layers; their outputs are then computed once per article"})
+    feature_cache: Optional[str] = field(default=None, metadata={
+        "help": "folder keeping the frozen layers' outputs, reused by later runs on the same articles"})
     # optimisation
     epochs: float = 3.0
     learning_rate: float = 5e-5
@@ -95,4 +104,6 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
         raise UserError("no training data: pass --data PATH (or data: in the --config file)")
     if config.split == "source" and not config.test_sources:
         raise UserError("--split source needs --test-sources (e.g. BBC,France24)")
+    if config.split == "ids" and not config.test_ids:
+        raise UserError("--split ids needs --test-ids FILE")
     return config

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, List, Value
 from sklearn.model_selection import train_test_split
 
 from model import UserError, normalize
@@ -26,16 +26,18 @@ class LabelMapping:
           internationalNews: world
           middleEast: world
         drop: [diverse]    # articles with these labels are removed
+        none: [localNews]  # articles kept with none of the mapped labels (partial multi-label training: known 0)
         unmapped: keep     # keep | drop | error: what to do with labels listed nowhere
         display_names:     # optional, shown by predict
           world: العالم
     """
 
-    def __init__(self, labels: dict | None = None, drop=(), unmapped: str = "keep", display_names=None):
+    def __init__(self, labels: dict | None = None, drop=(), unmapped: str = "keep", display_names=None, none=()):
         if unmapped not in ("keep", "drop", "error"):
             raise UserError(f"label mapping: unmapped must be keep, drop or error, not {unmapped!r}")
         self.labels = {str(k): str(v) for k, v in (labels or {}).items()}
         self.drop = {str(d) for d in drop}
+        self.none = {str(n) for n in none}
         self.unmapped = unmapped
         self.display_names = dict(display_names or {})
 
@@ -45,15 +47,22 @@ class LabelMapping:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise UserError(f"{path}: cannot read label mapping ({exc.__class__.__name__})") from None
-        unknown = set(data) - {"labels", "drop", "unmapped", "display_names"}
+        unknown = set(data) - {"labels", "drop", "none", "unmapped", "display_names"}
         if not isinstance(data, dict) or unknown:
             raise UserError(f"{path}: unknown label-mapping keys: {', '.join(sorted(map(str, unknown)))}")
         return cls(data.get("labels"), data.get("drop", ()), data.get("unmapped", "keep"),
-                   data.get("display_names"))
+                   data.get("display_names"), data.get("none", ()))
+
+    @property
+    def targets(self) -> list[str]:
+        """The labels this mapping decides (every article mapped by it is known positive or negative on them)."""
+        return sorted(set(self.labels.values()))
 
     def map_one(self, label: str) -> str | None:
         if label in self.drop:
             return None
+        if label in self.none:
+            return ""
         if label in self.labels:
             return self.labels[label]
         if self.unmapped == "error":
@@ -63,14 +72,21 @@ class LabelMapping:
     def apply(self, data: Dataset) -> Dataset:
         def mapped(example):
             label = example["label"]
+            if self.none:  # "none" articles carry an empty label set: the task becomes multi-label
+                label = label if isinstance(label, list) else [label]
+                found = [m for m in map(self.map_one, label) if m is not None]
+                return sorted(set(found) - {""}) if found else None
             if isinstance(label, list):
                 return sorted({m for m in map(self.map_one, label) if m is not None})
             return self.map_one(label)
 
         new_labels = [mapped(ex) for ex in data]
-        keep = [i for i, lab in enumerate(new_labels) if lab]
+        keep = [i for i, lab in enumerate(new_labels) if lab is not None and (lab or self.none)]
         data = data.select(keep)
-        return data.map(lambda _, i: {"label": new_labels[keep[i]]}, with_indices=True)
+        features = data.features.copy()
+        if any(isinstance(new_labels[i], list) for i in keep[:1]):
+            features["label"] = List(Value("string"))
+        return data.map(lambda _, i: {"label": new_labels[keep[i]]}, with_indices=True, features=features)
 
 
 # ---------------------------------------------------------------------------------------- dedup
@@ -93,6 +109,8 @@ def clean(data: Dataset, conflicts: str = "first") -> tuple[Dataset, dict]:
         if text.strip():
             groups[body_key(text)].append(i)
     labels = data["label"]
+    # Of a group of copies, keep the one that says most (partial labels: the annotated copy), else the first.
+    known = [len(k) for k in data["known"]] if "known" in data.column_names else [0] * len(data)
     keep, dup_groups, conflicting = [], 0, []
     for members in groups.values():
         if len(members) > 1:
@@ -102,7 +120,7 @@ def clean(data: Dataset, conflicts: str = "first") -> tuple[Dataset, dict]:
             conflicting.append({"ids": [data[i]["id"] for i in members], "labels": distinct})
             if conflicts == "drop":
                 continue
-        keep.append(members[0])
+        keep.append(max(members, key=lambda i: (known[i], -i)))
     keep.sort()
     report = {
         "articles_read": len(data),
@@ -150,6 +168,18 @@ def random_split(data: Dataset, dev_size: float = 0.1, test_size: float = 0.1, s
     train, dev = split_indices(rest, labels, dev_size / (1 - test_size), seed)
     return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
                        test=data.select(sorted(test)))
+
+
+def ids_split(data: Dataset, test_ids: list[str], dev_size: float = 0.1, seed: int = 0) -> DatasetDict:
+    """A fixed test split given by article ids (committed with the recipe); dev is stratified from the rest."""
+    wanted = set(test_ids)
+    is_test = np.array([i in wanted for i in data["id"]])
+    if is_test.sum() < len(wanted):
+        raise UserError(f"{len(wanted) - int(is_test.sum())} of the {len(wanted)} test ids are not in the corpus "
+                        "(or were removed as empty or duplicate)")
+    train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed)
+    return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
+                       test=data.select(np.flatnonzero(is_test)))
 
 
 def source_split(data: Dataset, test_sources: list[str], dev_size: float = 0.1, seed: int = 0) -> DatasetDict:

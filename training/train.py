@@ -21,14 +21,17 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Dat
                           EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
 from transformers.trainer_utils import get_last_checkpoint
 
-from eval.metrics import multi_label_scores, single_label_scores, tune_thresholds
+from eval.metrics import (masked_multi_label_scores, multi_label_scores, single_label_scores, tune_masked_thresholds,
+                          tune_thresholds)
 from model import NormalizerConfig, TopicClassifier, TopicSettings, UserError, prepare_text
 from model.bases import resolve_base
 from model.hardware import bf16_available, default_device
 
 from .config import TrainConfig, parse_args
 from .corpus import TableColumns, read_corpus
-from .hygiene import LabelMapping, clean, format_report, random_split, source_split, split_indices
+from .frozen_trunk import CachedFeatures, FrozenTrunk, cache_file_for, collate_features, trunk_features
+from . import partial_labels
+from .hygiene import LabelMapping, clean, format_report, ids_split, random_split, source_split, split_indices
 from .model_card import write_model_card
 
 log = logging.getLogger("arabic-topics")
@@ -49,10 +52,15 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
     data = read_corpus(config.data, config.format, columns)
     mapping = LabelMapping.from_yaml(config.label_map) if config.label_map else LabelMapping()
     data = mapping.apply(data)
+    if config.annotations or mapping.none:  # partial multi-label: see partial_labels.py
+        annotations = partial_labels.read_annotations(config.annotations) if config.annotations else None
+        data = partial_labels.attach(data, mapping.targets, annotations)
     data, report = clean(data, config.conflicts)
     log.info(format_report(report))
     if config.split == "source":
         splits = source_split(data, config.test_sources.split(","), config.dev_size, config.seed)
+    elif config.split == "ids":
+        splits = ids_split(data, partial_labels.read_ids(config.test_ids), config.dev_size, config.seed)
     else:
         splits = random_split(data, config.dev_size, config.test_size, config.seed)
     splits["train"] = _subsample(splits["train"], config.max_train_samples, config.seed)
@@ -60,12 +68,17 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         splits[name] = _subsample(splits[name], config.max_eval_samples, config.seed)
     if len(splits["train"]) == 0:
         raise UserError("the split left no training articles; use more data or smaller dev/test sizes")
+    if config.pseudo_labels_from:
+        teacher = TopicClassifier.from_pretrained(config.pseudo_labels_from)
+        splits["train"] = partial_labels.pseudo_label(splits["train"], teacher)
     summary = {
         "corpus": str(config.data),
         "dedup": report,
         "split": {"kind": config.split, "seed": config.seed, "test_sources": config.test_sources,
                   **{name: len(part) for name, part in splits.items()}},
         "label_counts": {name: _label_counts(part["label"]) for name, part in splits.items()},
+        **({"known_counts": {name: _label_counts(part["known"]) for name, part in splits.items()}}
+           if "known" in splits["train"].column_names else {}),
         "sources": {name: dict(Counter(part["source"])) for name, part in splits.items()},
         "display_names": mapping.display_names,
     }
@@ -89,7 +102,7 @@ def build_model(config: TrainConfig, labels: list[str], multi_label: bool):
     except OSError as exc:
         raise UserError(f"cannot load base encoder {config.base!r}: {str(exc).splitlines()[0]}") from None
     freeze(model, config)
-    return model, tokenizer, prefix
+    return model, tokenizer, prefix, base_path
 
 
 def freeze(model, config: TrainConfig) -> None:
@@ -108,18 +121,26 @@ def freeze(model, config: TrainConfig) -> None:
     log.info("trainable parameters: %.1fM of %.1fM", trainable / 1e6, total / 1e6)
 
 
-class WeightedTrainer(Trainer):
-    """Trainer whose cross-entropy weighs each label by its inverse frequency (the class_weights option)."""
+class TopicTrainer(Trainer):
+    """The Trainer, with two losses of ours: cross-entropy weighted by inverse label frequency (the
+    class_weights option), and for partial labels a binary cross-entropy over the known entries only."""
 
-    def __init__(self, *args, class_weights: torch.Tensor, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
 
     def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        mask = inputs.pop("label_mask", None)
+        if mask is None and self.class_weights is None:
+            return super().compute_loss(model, inputs, return_outputs, **kwargs)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
-        loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels,
-                                                 weight=self.class_weights.to(outputs.logits.device))
+        logits = outputs.logits.float()
+        if mask is not None:
+            losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float(), reduction="none")
+            loss = (losses * mask).sum() / mask.sum().clamp(min=1)
+        else:
+            loss = torch.nn.functional.cross_entropy(logits, labels, weight=self.class_weights.to(logits.device))
         return (loss, outputs) if return_outputs else loss
 
 
@@ -147,8 +168,9 @@ def train(config: TrainConfig) -> Path:
     if len(splits["dev"]) == 0:
         raise UserError("training needs a dev split (for model selection); raise --dev-size")
     multi_label = isinstance(splits["train"][0]["label"], list)
-    labels = sorted(summary["label_counts"]["train"])
-    model, tokenizer, prefix = build_model(config, labels, multi_label)
+    partial = "known" in splits["train"].column_names
+    labels = sorted(summary["known_counts" if partial else "label_counts"]["train"])
+    model, tokenizer, prefix, base_path = build_model(config, labels, multi_label)
     settings = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
                              multi_label=multi_label, display_names=summary["display_names"])
     label_ids = {lab: i for i, lab in enumerate(labels)}
@@ -157,7 +179,9 @@ def train(config: TrainConfig) -> Path:
         titles = batch["title"] if config.use_title else [None] * len(batch["text"])
         texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
         enc = tokenizer(texts, truncation=True, max_length=config.max_length)
-        if multi_label:
+        if partial:
+            enc["labels"], enc["label_mask"] = partial_labels.label_matrices(batch["label"], batch["known"], labels)
+        elif multi_label:
             enc["labels"] = [[float(lab in set(labs)) for lab in labels] for labs in batch["label"]]
         else:  # a dev/test label unseen in training cannot be scored against: -100 is ignored by the loss
             enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]
@@ -168,12 +192,28 @@ def train(config: TrainConfig) -> Path:
 
     def compute_metrics(prediction):
         logits, gold = prediction.predictions, prediction.label_ids
+        if partial:
+            gold, mask = gold
+            scores = masked_multi_label_scores(gold.astype(int), (logits > 0).astype(int), mask, labels)
+            return {k: v for k, v in scores.items() if k != "per_label_f1"}
         if multi_label:
             return multi_label_scores(gold.astype(int), (logits > 0).astype(int))
         keep = gold != -100
         return single_label_scores(gold[keep], logits.argmax(-1)[keep])
 
     use_bf16 = config.bf16 if config.bf16 is not None else bf16_available(default_device())
+    trunk = FrozenTrunk(model, config.freeze_layers) if config.freeze_layers else None
+    if trunk:  # the frozen lower layers run once per article, not once per step (see frozen_trunk.py)
+        cache = cache_file_for(config.feature_cache, base_path, config.freeze_layers, use_bf16) \
+            if config.feature_cache else None
+        ids = {name: list(part["input_ids"]) for name, part in encoded.items()}
+        hidden = iter(trunk_features(trunk, [x for part in ids.values() for x in part], use_bf16,
+                                     tokenizer.pad_token_id, cache))
+        data = {name: CachedFeatures([next(hidden) for _ in ids[name]], encoded[name]["labels"],
+                                     encoded[name]["label_mask"] if partial else None) for name in ids}
+        model, collator, sampling = trunk.detach(), collate_features, "random"
+    else:
+        data, collator, sampling = encoded, DataCollatorWithPadding(tokenizer), "group_by_length"
     per_epoch = config.eval_every is None
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
@@ -183,30 +223,35 @@ def train(config: TrainConfig) -> Path:
         eval_steps=config.eval_every, save_steps=config.eval_every, logging_steps=10,
         load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
         save_total_limit=2, bf16=use_bf16, seed=config.seed, data_seed=config.seed, report_to="none",
-        use_cpu=not torch.cuda.is_available(), train_sampling_strategy="group_by_length",
-        dataloader_num_workers=0)
-    trainer_cls, extra = Trainer, {}
+        use_cpu=not torch.cuda.is_available(), train_sampling_strategy=sampling,
+        label_names=["labels", "label_mask"] if partial else ["labels"], dataloader_num_workers=0)
+    class_weights = None
     if config.class_weights and not multi_label:
         counts = np.bincount(encoded["train"]["labels"], minlength=len(labels)).astype(np.float32)
-        extra = {"class_weights": torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)))}
-        trainer_cls = WeightedTrainer
+        class_weights = torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)))
     callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] if config.early_stopping_patience else []
-    trainer = trainer_cls(model=model, args=args, train_dataset=encoded["train"], eval_dataset=encoded["dev"],
-                          data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
-                          callbacks=callbacks, **extra)
+    trainer = TopicTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["dev"],
+                           data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
+                           class_weights=class_weights)
     trainer.train(resume_from_checkpoint=True if config.resume else None)
 
     metrics = {}
-    dev_out = trainer.predict(encoded["dev"], metric_key_prefix="dev")
+    dev_out = trainer.predict(data["dev"], metric_key_prefix="dev")
     if multi_label:
         probs = torch.sigmoid(torch.from_numpy(dev_out.predictions)).numpy()
-        settings.thresholds = dict(zip(labels, map(float, tune_thresholds(dev_out.label_ids.astype(int), probs))))
+        if partial:
+            gold, mask = dev_out.label_ids
+            tuned = tune_masked_thresholds(gold.astype(int), probs, mask)
+        else:
+            tuned = tune_thresholds(dev_out.label_ids.astype(int), probs)
+        settings.thresholds = dict(zip(labels, map(float, tuned)))
     metrics["dev"] = _scores(dev_out, multi_label, settings, labels)
     if len(encoded["test"]):
-        metrics["test"] = _scores(trainer.predict(encoded["test"], metric_key_prefix="test"), multi_label,
+        metrics["test"] = _scores(trainer.predict(data["test"], metric_key_prefix="test"), multi_label,
                                   settings, labels)
     metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
-    classifier = TopicClassifier(trainer.model.float(), tokenizer, settings)
+    model = trunk.reattach() if trunk else trainer.model
+    classifier = TopicClassifier(model.float(), tokenizer, settings)
     save_final(out, classifier, config, summary, metrics)
     log.info("dev %s | test %s", _headline(metrics["dev"]), _headline(metrics.get("test")))
     log.info("model saved to %s", out)
@@ -217,8 +262,10 @@ def _scores(output, multi_label: bool, settings: TopicSettings, labels: list[str
     gold, logits = output.label_ids, output.predictions
     if multi_label:
         thresholds = np.array([settings.thresholds.get(lab, 0.5) for lab in labels])
-        probs = torch.sigmoid(torch.from_numpy(logits)).numpy()
-        return multi_label_scores(gold.astype(int), (probs >= thresholds).astype(int))
+        predicted = (torch.sigmoid(torch.from_numpy(logits)).numpy() >= thresholds).astype(int)
+        if isinstance(gold, tuple):  # partial labels: (targets, known mask)
+            return masked_multi_label_scores(gold[0].astype(int), predicted, gold[1], labels)
+        return multi_label_scores(gold.astype(int), predicted)
     keep = gold != -100
     return single_label_scores(gold[keep], logits.argmax(-1)[keep])
 

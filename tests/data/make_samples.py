@@ -57,13 +57,18 @@ for path in picks:
 # Politics / security / diplomacy annotations joined to their texts: a real multi-label JSONL table.
 labels = [json.loads(line) for line in (root / "ant-politics-security-diplomacy" / "labels.jsonl").open()]
 index = {p.stem: p for p in files}
-rows = []
+rows, annotations = [], []
 for rec in rng.sample(labels, 40):
     article = parse_ant_file(index[rec["id"]])
     names = [n for n in ("politics", "security", "diplomacy") if rec[n]]
     rows.append({"id": rec["id"], "title": article["title"], "text": article["text"][:1500],
-                 "labels": "|".join(names) or "none"})
+                 "labels": "|".join(names) or "none", "section": rec["section"]})
+    annotations.append(rec)
 with open(here / "psd.jsonl", "w", encoding="utf-8") as handle:
     for row in rows:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+# The same 40 annotation records as published (id, section, three 0/1 labels), for partial-label training.
+with open(here / "psd-labels.jsonl", "w", encoding="utf-8") as handle:
+    for rec in annotations:
+        handle.write(json.dumps(rec, ensure_ascii=False) + "\n")
 print(f"{len(chosen)} ANT, {len(picks)} JawharaFM, {len(rows)} annotated")

@@ -1,0 +1,105 @@
+"""Partial multi-label training: section labels decide some labels, annotations others, the rest is unknown."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from model import TopicClassifier
+from training import partial_labels
+from training.corpus import TableColumns, read_table
+from training.hygiene import LabelMapping
+from training.train import TopicTrainer, train
+
+from .conftest import DATA, tiny_config
+
+RECIPE_MAP = "training/recipes/psd-topics.yaml"
+
+
+@pytest.fixture(scope="module")
+def half_annotated(tmp_path_factory):
+    """The 40 annotated sample articles, with the annotations of only the first 20 given to training."""
+    records = [json.loads(line) for line in (DATA / "psd-labels.jsonl").read_text().splitlines()]
+    path = tmp_path_factory.mktemp("ann") / "labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records[:20]))
+    return path, records
+
+
+def _sections():
+    return read_table(DATA / "psd.jsonl", TableColumns(text="text", title="title", label="section", id="id"))
+
+
+def test_sections_decide_only_the_labels_they_map(half_annotated):
+    path, records = half_annotated
+    mapping = LabelMapping.from_yaml(RECIPE_MAP)
+    data = partial_labels.attach(mapping.apply(_sections()), mapping.targets, partial_labels.read_annotations(path))
+    rows = {r["id"]: r for r in data}
+    annotated, plain = records[0], records[30]
+    assert set(rows[plain["id"]]["known"]) == {"culture", "economy", "sports", "technology"}
+    assert set(rows[annotated["id"]]["known"]) == {"culture", "economy", "sports", "technology", "politics",
+                                                  "security", "diplomacy"}
+    assert {lab for lab in ("politics", "security", "diplomacy") if annotated[lab]} <= set(rows[annotated["id"]]["label"])
+    sport = [r for r in data if r["id"].split("-")[1] == "sport"]
+    assert all("sports" in r["label"] for r in sport)
+
+
+def test_unknown_labels_do_not_reach_the_loss():
+    model = torch.nn.Linear(4, 3)
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x):
+            return type("Out", (), {"logits": self.inner(x)})()
+
+    trainer = TopicTrainer.__new__(TopicTrainer)  # only compute_loss is exercised: no Trainer state needed
+    trainer.class_weights = None
+    x = torch.randn(5, 4)
+    mask = torch.tensor([[1.0, 1.0, 0.0]] * 5)
+    labels = torch.zeros(5, 3)
+    first = trainer.compute_loss(Wrapped(), {"x": x, "labels": labels.clone(), "label_mask": mask})
+    labels[:, 2] = 1.0  # change only the unknown column
+    second = trainer.compute_loss(Wrapped(), {"x": x, "labels": labels.clone(), "label_mask": mask})
+    assert torch.equal(first, second)
+    labels[:, 0] = 1.0  # a known column does count
+    third = trainer.compute_loss(Wrapped(), {"x": x, "labels": labels.clone(), "label_mask": mask})
+    assert not torch.equal(first, third)
+
+
+@pytest.fixture(scope="module")
+def partial_model(tiny_base, half_annotated, tmp_path_factory):
+    path, _ = half_annotated
+    out = tmp_path_factory.mktemp("partial") / "model"
+    return train(tiny_config(tiny_base, out, data=str(DATA / "psd.jsonl"), text_column="text", title_column="title",
+                             label_column="section", id_column="id", label_map=RECIPE_MAP, annotations=str(path),
+                             freeze_layers=1, dev_size=0.25, test_size=0.25))
+
+
+def test_partial_training_gives_a_multi_label_model_over_every_label(partial_model):
+    settings = json.loads((partial_model / "topic_config.json").read_text())
+    assert settings["multi_label"]
+    assert set(settings["thresholds"]) == {"culture", "diplomacy", "economy", "politics", "security", "sports",
+                                           "technology"}
+    metrics = json.loads((partial_model / "metrics.json").read_text())
+    assert 0 <= metrics["dev"]["macro_f1"] <= 1 and "per_label_f1" in metrics["test"]
+    result = TopicClassifier.from_pretrained(partial_model).predict(["وزير الخارجية يبحث مع نظيره الأمريكي"])[0]
+    assert set(result["labels"]) <= set(result["scores"]) and result["label"] in result["scores"]
+
+
+def test_pseudo_labels_fill_only_unknown_labels(partial_model, half_annotated):
+    path, records = half_annotated
+    mapping = LabelMapping.from_yaml(RECIPE_MAP)
+    data = partial_labels.attach(mapping.apply(_sections()), mapping.targets, partial_labels.read_annotations(path))
+    filled = partial_labels.pseudo_label(data, TopicClassifier.from_pretrained(partial_model))
+    for before, after in zip(data, filled):
+        assert len(after["known"]) == 7
+        for lab in before["known"]:  # what was known stays exactly as it was
+            assert (lab in before["label"]) == (lab in after["label"])
+    teacher = TopicClassifier.from_pretrained(partial_model)
+    probs = teacher.predict_proba(list(data["text"]), list(data["title"]))
+    j = teacher.labels.index("security")
+    row = next(i for i, r in enumerate(data) if "security" not in r["known"])
+    assert ("security" in filled[row]["label"]) == bool(probs[row, j] >= teacher.settings.thresholds["security"])
+    assert np.isfinite(probs).all()
