@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+from datasets import concatenate_datasets
 from joblib import Parallel, delayed
 
 from model import TopicClassifier, UserError, prepare_text
@@ -36,6 +37,8 @@ def training_config(model_dir: Path) -> TrainConfig:
 def _split_name(config: TrainConfig) -> str:
     if config.split == "source":
         return f"held-out sources {config.test_sources} (seed {config.seed})"
+    if config.split == "ids":
+        return f"fixed test ids from {config.test_ids}, dev {config.dev_size} of the rest (seed {config.seed})"
     return f"random stratified, dev {config.dev_size} / test {config.test_size} (seed {config.seed})"
 
 
@@ -46,7 +49,15 @@ def model_split(model_dir: str | Path, data: str, out_dir: str | Path, baseline:
     splits, _ = load_splits(config)
     if len(splits["test"]) == 0:
         raise UserError("the model's split has no test articles (it was trained with --test-size 0)")
-    return evaluate(TopicClassifier.from_pretrained(model_dir), splits["test"], splits["train"], out_dir,
+    classifier = TopicClassifier.from_pretrained(model_dir)
+    train = splits["train"]
+    if "known" in train.column_names:
+        # Partial labels: the baseline cannot mask unknown labels, so it learns from the articles whose every
+        # label is known (the annotated ones), in train and dev alike, as the model saw them.
+        everything = set(classifier.labels)
+        train = concatenate_datasets([splits["train"], splits["dev"]]).filter(
+            lambda r: everything <= set(r["known"]))
+    return evaluate(classifier, splits["test"], train, out_dir,
                     baseline, batch_size, model_dir=model_dir, data_path=data, split=_split_name(config),
                     title=f"Evaluation: {Path(model_dir).name} on {Path(data).name}")
 
@@ -190,6 +201,8 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
         path = Path(model_dir) / TOPIC_CONFIG
         saved = json.loads(path.read_text())
         saved.update({k: best[k] for k in ("max_windows", "aggregate", "title_in_every_window")})
-        path.write_text(json.dumps(saved, ensure_ascii=False, indent=2))
+        tmp = path.with_suffix(".json.tmp")  # replaced in one step: never a half-written settings file
+        tmp.write_text(json.dumps(saved, ensure_ascii=False, indent=2))
+        os.replace(tmp, path)
         print(f"{path}: reading set to {best_name}")
     return results

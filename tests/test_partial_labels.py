@@ -103,3 +103,15 @@ def test_pseudo_labels_fill_only_unknown_labels(partial_model, half_annotated):
     row = next(i for i, r in enumerate(data) if "security" not in r["known"])
     assert ("security" in filled[row]["label"]) == bool(probs[row, j] >= teacher.settings.thresholds["security"])
     assert np.isfinite(probs).all()
+
+
+def test_evaluation_trains_the_baseline_only_on_fully_labelled_articles(partial_model, tmp_path):
+    from eval.protocols import model_split
+    from training.train import load_splits
+    from eval.protocols import training_config
+
+    metrics = model_split(partial_model, str(DATA / "psd.jsonl"), tmp_path / "report")
+    splits, _ = load_splits(training_config(partial_model))
+    fully = sum(len(r["known"]) == 7 for part in ("train", "dev") for r in splits[part])
+    assert 0 < fully < len(splits["train"]) + len(splits["dev"])
+    assert metrics["baseline"]["train_articles"] == fully

@@ -100,7 +100,7 @@ def test_multi_label_training_stores_thresholds(tiny_base, tmp_path):
 
 def test_freezing_embeddings_and_lower_layers(tiny_base, tmp_path):
     config = tiny_config(tiny_base, tmp_path, freeze_embeddings=True, freeze_layers=1)
-    model, _, _ = build_model(config, ["a", "b"], multi_label=False)
+    model, _, _, _ = build_model(config, ["a", "b"], multi_label=False)
     assert not model.base_model.embeddings.word_embeddings.weight.requires_grad
     assert not any(p.requires_grad for p in model.base_model.encoder.layer[0].parameters())
     assert all(p.requires_grad for p in model.base_model.encoder.layer[1].parameters())

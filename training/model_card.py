@@ -14,7 +14,9 @@ def write_model_card(directory: Path, config, summary: dict, metrics: dict, clas
     labels = classifier.labels
     counts = summary["label_counts"]
     dedup = summary["dedup"]
-    score_names = sorted({k for split in ("dev", "test") if split in metrics for k in metrics[split]})
+    # Scalar scores only: multi-label runs also record per-label thresholds and counts (dicts).
+    score_names = sorted({k for split in ("dev", "test") if split in metrics
+                          for k, v in metrics[split].items() if isinstance(v, (int, float))})
     text = f"""---
 library_name: transformers
 pipeline_tag: text-classification
