@@ -20,6 +20,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from . import delta
 from .errors import UserError
 from .hardware import bf16_available, default_device
+from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
 
 TOPIC_CONFIG = "topic_config.json"
@@ -116,12 +117,17 @@ class TopicClassifier:
     def windows(self, text: str, title: str | None = None) -> list[list[int]]:
         """Token ids of the windows the model reads for one article (special tokens included). The first is
         the head, tokenised exactly as in training; later ones continue the body with `window_overlap`."""
+        return self._read(text, title)[0]
+
+    def _read(self, text: str, title: str | None) -> tuple[list[list[int]], bool]:
+        """(windows, whether some of the text lies beyond them)."""
         s = self.settings
         room = s.max_length - self.tokenizer.num_special_tokens_to_add()
         # Beyond the windows we read, text is never tokenised: a 5 MB article costs no more than a long one.
-        prepared = prepare_text(text[: s.max_windows * room * 16], title, s)
+        cut = s.max_windows * room * 16
+        prepared = prepare_text(text[:cut], title, s)
         ids = self.tokenizer(prepared, add_special_tokens=False)["input_ids"]
-        heads = [ids[:room]]
+        heads, end = [ids[:room]], room
         if s.max_windows > 1 and len(ids) > room:
             lead = self.tokenizer(prepare_text("", title, s), add_special_tokens=False)["input_ids"] \
                 if s.title_in_every_window else []
@@ -129,23 +135,29 @@ class TopicClassifier:
             step, start = room - len(lead) - s.window_overlap, room - s.window_overlap
             while start < len(ids) and len(heads) < s.max_windows:
                 heads.append(lead + ids[start : start + room - len(lead)])
+                end = start + room - len(lead)
                 start += step
         # The tokenizer's own special tokens around each window ([CLS] … [SEP], <s> … </s>): it encodes the
         # empty string as exactly those.
         specials = self.tokenizer("")["input_ids"]
-        return [specials[:1] + w + specials[1:] for w in heads]
+        return [specials[:1] + w + specials[1:] for w in heads], len(text) > cut or len(ids) > end
 
     def logits(self, texts: Sequence[str], titles: Sequence[str | None] | None = None,
                batch_size: int = 32) -> np.ndarray:
         """Raw scores, one row per text; a long text's windows are aggregated (settings.aggregate)."""
+        return self._logits(texts, titles, batch_size)[0]
+
+    def _logits(self, texts, titles, batch_size) -> tuple[np.ndarray, list[bool]]:
         titles = titles if titles is not None else [None] * len(texts)
-        windows, owner = [], []
+        windows, owner, truncated = [], [], []
         for n, (text, title) in enumerate(zip(texts, titles)):
-            for window in self.windows(text, title):
-                windows.append(window)
-                owner.append(n)
-        return aggregate_windows(self.score_windows(windows, batch_size), np.asarray(owner, dtype=np.int64),
-                                 len(texts), self.settings.aggregate)
+            read, cut = self._read(text, title if isinstance(title, str) else None)
+            windows.extend(read)
+            owner.extend([n] * len(read))
+            truncated.append(cut)
+        scores = aggregate_windows(self.score_windows(windows, batch_size), np.asarray(owner, dtype=np.int64),
+                                   len(texts), self.settings.aggregate)
+        return scores, truncated
 
     def score_windows(self, windows: list[list[int]], batch_size: int = 32) -> np.ndarray:
         """Logits of each window (token ids with special tokens), sorted by length and padded per batch."""
@@ -159,17 +171,37 @@ class TopicClassifier:
                 scores[idx] = self.model(**batch).logits.float().cpu().numpy()
         return scores
 
+    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
+        logits = torch.from_numpy(logits)
+        return (torch.sigmoid(logits) if self.settings.multi_label else torch.softmax(logits, dim=-1)).numpy()
+
     def predict_proba(self, texts: Sequence[str] | str, titles=None, batch_size: int = 32) -> np.ndarray:
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        logits = torch.from_numpy(self.logits(texts, titles, batch_size))
-        probs = torch.sigmoid(logits) if self.settings.multi_label else torch.softmax(logits, dim=-1)
-        return probs.numpy()
+        """One row of probabilities per text (columns: self.labels). An array has no room for a per-item
+        error, so any text predict would refuse raises UserError naming it."""
+        texts = as_batch(texts)
+        for i, text in enumerate(texts):
+            if (problem := input_error(text)) is not None:
+                raise UserError(f"text {i}: {problem}")
+        return self._probabilities(self.logits(texts, titles, batch_size))
 
     def predict(self, texts: Sequence[str] | str, top_k: int = 1, titles=None, batch_size: int = 32) -> list[dict]:
-        """Per text: `label` and `score` of the best label, `labels` (the top_k labels, or for multi-label
-        models every label above its threshold), and `scores` for all labels."""
-        probs = self.predict_proba(texts, titles, batch_size)
-        return [self._result(row, top_k) for row in probs]
+        """One entry per text, in order. A result has `label` and `score` of the best label, `labels` (the
+        top_k labels, or for multi-label models every label above its threshold), `scores` for all labels and
+        `warnings` (valid but odd input, see model/inputs.py). A text that cannot be classified gets
+        {"error": why} instead, and the other texts keep their results."""
+        texts = as_batch(texts)
+        titles = list(titles) if titles is not None else [None] * len(texts)
+        errors = [input_error(text) for text in texts]
+        good = [i for i, problem in enumerate(errors) if problem is None]
+        logits, truncated = self._logits([texts[i] for i in good], [titles[i] for i in good], batch_size)
+        results: list[dict] = [{"error": problem} for problem in errors]
+        for row, i, cut in zip(self._probabilities(logits), good, truncated):
+            warnings = script_warnings(texts[i])
+            if cut:
+                warnings.append(f"long text: only its first {self.settings.max_windows} window(s) of "
+                                f"{self.settings.max_length} tokens were read")
+            results[i] = {**self._result(row, top_k), "warnings": warnings}
+        return results
 
     def _result(self, row: np.ndarray, top_k: int) -> dict:
         ranked = np.argsort(-row, kind="stable")

@@ -23,47 +23,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
 
 
-def read_inputs(files: list[str]) -> tuple[list[str], list[str]]:
-    names, texts = [], []
+def read_inputs(files: list[str]) -> list[tuple[str, str | None, str | None]]:
+    """(name, text, error) per input: a file that cannot be read is an error for that file alone."""
+    items = []
     for name in files:
         if name == "-":
-            for n, line in enumerate(sys.stdin, 1):
-                if line.strip():
-                    names.append(f"stdin:{n}")
-                    texts.append(line.strip())
+            lines = [(n, line.strip()) for n, line in enumerate(sys.stdin, 1) if line.strip()]
+            items += [(f"stdin:{n}", line, None) for n, line in lines] or [("stdin", None, "no text on stdin")]
             continue
-        path = Path(name)
-        if not path.is_file():
-            raise UserError(f"{name}: no such file")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"{name}: not UTF-8 text") from None
-        if not text.strip():
-            raise UserError(f"{name}: empty file")
-        names.append(name)
-        texts.append(text)
-    if not texts:
-        raise UserError("no input text")
-    return names, texts
+        items.append((name, *_read_file(Path(name))))
+    return items
+
+
+def _read_file(path: Path) -> tuple[str | None, str | None]:
+    if path.is_dir():
+        return None, "is a directory, not a text file"
+    if not path.is_file():
+        return None, "no such file"
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return None, f"cannot read ({exc.strerror})"
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (invalid byte at offset {exc.start})"
+    if not text.strip():
+        return None, "empty file"
+    return text, None
 
 
 def run(args: argparse.Namespace) -> int:
-    names, texts = read_inputs(args.files)
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    classifier = load(args.model)
-    results = classifier.predict(texts, top_k=args.top_k, batch_size=args.batch_size)
-    if args.json:
-        for name, result in zip(names, results):
+    """Classify every readable input; each bad one gets one error line on stderr, and the exit status is 2
+    when there was any, after the others' results are printed."""
+    items = read_inputs(args.files)
+    failed = False
+    good = [(name, text) for name, text, problem in items if problem is None]
+    results = {}
+    if good:
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        classifier = load(args.model)
+        predicted = classifier.predict([text for _, text in good], top_k=args.top_k, batch_size=args.batch_size)
+        results = {name: result for (name, _), result in zip(good, predicted)}
+    width = max(len(name) for name, _, _ in items)
+    if good and not args.json:
+        print(f"{'input':<{width}}  {'label':<18} score   other labels")
+    for name, _, problem in items:
+        result = results.get(name, {"error": problem})
+        if "error" in result:
+            print(f"arabic-topics: error: {name}: {result['error']}", file=sys.stderr)
+            failed = True
+            continue
+        for warning in result["warnings"]:
+            print(f"arabic-topics: warning: {name}: {warning}", file=sys.stderr)
+        if args.json:
             print(json.dumps({"input": name, **result}, ensure_ascii=False))
-        return 0
-    width = max(len(n) for n in names)
-    print(f"{'input':<{width}}  {'label':<18} score   other labels")
-    for name, result in zip(names, results):
-        others = ", ".join(f"{lab} {result['scores'][lab]:.2f}" for lab in result["labels"] if lab != result["label"])
-        print(f"{name:<{width}}  {result['label']:<18} {result['score']:.3f}   {others}")
-    return 0
+        else:
+            others = ", ".join(f"{lab} {result['scores'][lab]:.2f}" for lab in result["labels"]
+                               if lab != result["label"])
+            print(f"{name:<{width}}  {result['label']:<18} {result['score']:.3f}   {others}")
+    return 2 if failed else 0
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:

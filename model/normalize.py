@@ -44,6 +44,18 @@ class NormalizerConfig:
 
 
 def normalize(text: str, config: NormalizerConfig = NormalizerConfig()) -> str:
+    """Apply the switched-on rules until the text stops changing, so that normalising twice changes nothing:
+    one rule can expose work for another ("&amp;lt;b&amp;gt;" unescapes to "&lt;b&gt;", then to a tag).
+    A pass that changes the text shortens it, apart from the one-to-one letter rules, which are done in the
+    first pass; so the loop ends, after two passes for ordinary text."""
+    while True:
+        again = _normalize_once(text, config)
+        if again == text:
+            return again
+        text = again
+
+
+def _normalize_once(text: str, config: NormalizerConfig) -> str:
     if config.strip_html:
         text = html.unescape(HTML_TAG.sub(" ", text))
     if config.strip_urls:

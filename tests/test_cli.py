@@ -33,7 +33,7 @@ def test_predict_table_and_json(cli_model):
                 stdin="فاز المنتخب في المباراة\n\nارتفعت أسعار النفط\n").stdout.splitlines()
     results = [json.loads(line) for line in lines]
     assert [r["input"] for r in results] == [str(ARTICLE), "stdin:1", "stdin:3"]
-    assert all(set(r) == {"input", "label", "score", "labels", "scores"} for r in results)
+    assert all(set(r) == {"input", "label", "score", "labels", "scores", "warnings"} for r in results)
 
 
 def test_evaluate_and_baseline_commands(cli_model, tmp_path):
@@ -58,6 +58,8 @@ def test_module_entry_point_trains_like_the_console_script(tiny_base, tmp_path):
     (["predict", "--model", "{model}", "missing.txt"], "missing.txt: no such file"),
     (["predict", "--model", "{tmp}", "{article}"], "is not a topic model directory"),
     (["predict", "--model", "{model}", "{empty}"], "empty file"),
+    (["predict", "--model", "{model}", "{tmp}"], "is a directory, not a text file"),
+    (["predict", "--model", "{model}", "{latin1}"], "not UTF-8 text (invalid byte at offset 3)"),
     (["train", "--data", "{tmp}/nowhere"], "nowhere: no such file or directory"),
     (["train", "--data", "{ant}", "--output-dir", "{model}"], "already holds a trained model"),
     (["train", "--data", "{ant}", "--split", "source", "--test-sources", "Reuters", "--output-dir", "{tmp}/x"],
@@ -70,10 +72,29 @@ def test_module_entry_point_trains_like_the_console_script(tiny_base, tmp_path):
 ])
 def test_bad_input_gets_one_line_and_exit_2(cli_model, tmp_path, args, message):
     (tmp_path / "empty.txt").write_text("  \n")
+    (tmp_path / "latin1.txt").write_bytes("café au lait".encode("latin-1"))
     values = {"model": cli_model, "tmp": tmp_path, "article": ARTICLE, "empty": tmp_path / "empty.txt",
-              "ant": DATA / "ant"}
+              "ant": DATA / "ant", "latin1": tmp_path / "latin1.txt"}
     done = run("arabic-topics", *[a.format(**values) for a in args])
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("arabic-topics: error:")]
     assert len(errors) == 1 and message in errors[0], done.stderr[-1500:]
     assert "Traceback" not in done.stderr
+
+
+def test_one_bad_file_does_not_cost_the_others_their_results(cli_model, tmp_path):
+    english = tmp_path / "english.txt"
+    english.write_text("The central bank raised interest rates on Thursday.")
+    done = run("arabic-topics", "predict", "--model", str(cli_model), "--json", str(ARTICLE), "missing.txt",
+               str(english))
+    assert done.returncode == 2
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["input"] for r in results] == [str(ARTICLE), str(english)]
+    assert results[1]["warnings"] == ["no Arabic letters: the model was trained on Arabic news"]
+    assert done.stderr.splitlines().count("arabic-topics: error: missing.txt: no such file") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_empty_stdin_is_an_error():
+    done = run("arabic-topics", "predict", "-", stdin="\n  \n")
+    assert done.returncode == 2 and done.stderr.strip() == "arabic-topics: error: stdin: no text on stdin"

@@ -1,0 +1,49 @@
+"""What predict accepts, item by item. An article is a `str` with some non-space text; anything else (None,
+bytes, numbers, empty or blank text) is an error for that item alone, so one bad item never costs the
+others their results. A text that is valid but odd is classified and carries a warning: no Arabic letters,
+mostly non-Arabic letters, or longer than the part the model reads."""
+from __future__ import annotations
+
+import re
+
+ARABIC_LETTER = re.compile(r"[\u0620-\u064A\u066E-\u06D3\u06FA-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF"
+                           r"\uFE70-\uFEFC]")
+# The warning looks at the start of a text only: enough to judge its script, and a 5 MB text costs no more.
+SAMPLE_CHARS = 20_000
+
+
+def input_error(item) -> str | None:
+    """Why `item` cannot be classified, or None when it can."""
+    if isinstance(item, (bytes, bytearray)):
+        return "bytes, not text: decode it first (e.g. data.decode('utf-8'))"
+    if not isinstance(item, str):
+        return f"{type(item).__name__}, not text"
+    if not item.strip():
+        return "empty text"
+    try:
+        item.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates, e.g. from decoding with errors="surrogateescape"
+        return f"not valid Unicode (unpaired surrogate at position {exc.start})"
+    return None
+
+
+def script_warnings(text: str) -> list[str]:
+    sample = text[:SAMPLE_CHARS]
+    letters = sum(ch.isalpha() for ch in sample)
+    arabic = len(ARABIC_LETTER.findall(sample))
+    if arabic == 0:
+        return ["no Arabic letters: the model was trained on Arabic news"]
+    if arabic < 0.5 * letters:
+        return [f"mostly non-Arabic text ({arabic / letters:.0%} of letters are Arabic)"]
+    return []
+
+
+def as_batch(texts) -> list:
+    """A str is a batch of one; a list or tuple is a batch; anything else is a usage error."""
+    from .errors import UserError
+
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, (list, tuple)):
+        return list(texts)
+    raise UserError(f"predict takes a string or a list of strings, not {type(texts).__name__}")
