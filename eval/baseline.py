@@ -15,6 +15,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
+from model.atomic import atomic_directory
 from model import UserError, normalize
 
 VECTORIZER = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32)
@@ -69,13 +70,12 @@ class TfidfBaseline:
 
     # -------------------------------------------------------------------------------- persistence
     def save(self, directory: str | Path) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         meta = {"kind": "tfidf-char-linearsvc", "C": self.C, "labels": self.labels,
                 "multi_label": self.multi_label, "vectorizer": {k: v for k, v in VECTORIZER.items() if k != "dtype"},
                 "vocabulary": {term: int(i) for term, i in self.vectorizer.vocabulary_.items()}}
-        (directory / FILES[0]).write_text(json.dumps(meta, ensure_ascii=False))
-        np.savez_compressed(directory / FILES[1], idf=self.vectorizer.idf_, coef=self.coef, intercept=self.intercept)
+        with atomic_directory(directory) as tmp:
+            (tmp / FILES[0]).write_text(json.dumps(meta, ensure_ascii=False))
+            np.savez_compressed(tmp / FILES[1], idf=self.vectorizer.idf_, coef=self.coef, intercept=self.intercept)
 
     @classmethod
     def load(cls, directory: str | Path) -> "TfidfBaseline":

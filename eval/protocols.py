@@ -15,6 +15,7 @@ from pathlib import Path
 from datasets import concatenate_datasets
 from joblib import Parallel, delayed
 
+from model.atomic import atomic_write_text
 from model import TopicClassifier, UserError, prepare_text
 from training.config import TrainConfig, read_config_file
 from training.corpus import read_corpus
@@ -201,8 +202,6 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
         path = Path(model_dir) / TOPIC_CONFIG
         saved = json.loads(path.read_text())
         saved.update({k: best[k] for k in ("max_windows", "aggregate", "title_in_every_window")})
-        tmp = path.with_suffix(".json.tmp")  # replaced in one step: never a half-written settings file
-        tmp.write_text(json.dumps(saved, ensure_ascii=False, indent=2))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(saved, ensure_ascii=False, indent=2))
         print(f"{path}: reading set to {best_name}")
     return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -18,12 +18,14 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from . import delta
+from .atomic import atomic_directory
 from .errors import UserError
 from .hardware import bf16_available, default_device
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
 
 TOPIC_CONFIG = "topic_config.json"
+SETTINGS_FORMAT = 1  # topic_config.json layout; raise when a change would mislead older readers
 
 
 @dataclass
@@ -45,14 +47,26 @@ class TopicSettings:
     title_in_every_window: bool = True
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = {"format_version": SETTINGS_FORMAT, **asdict(self)}
         data["normalizer"] = self.normalizer.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "TopicSettings":
+        """Settings from topic_config.json; a file from a newer package, or with settings this version does
+        not know, is refused (UserError) rather than half-applied."""
         data = dict(data)
-        data["normalizer"] = NormalizerConfig.from_dict(data.get("normalizer"))
+        version = data.pop("format_version", 1)
+        if not isinstance(version, int) or version > SETTINGS_FORMAT:
+            raise UserError(f"written by a newer arabic-news-topics (format {version}, this version reads up to "
+                            f"{SETTINGS_FORMAT}); upgrade the package")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise UserError(f"unknown settings {', '.join(sorted(unknown))}")
+        try:
+            data["normalizer"] = NormalizerConfig.from_dict(data.get("normalizer"))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         return cls(**data)
 
 
@@ -75,6 +89,27 @@ def aggregate_windows(scores: np.ndarray, owner: np.ndarray, n_texts: int, how: 
     return out
 
 
+def check_head(path: Path) -> None:
+    """Before loading a full checkpoint: its weights file must be readable and id2label must name exactly
+    the classification head's outputs, or labels would be attached to the wrong scores."""
+    from safetensors import safe_open
+
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        return  # sharded or legacy checkpoints: transformers checks them while loading
+    try:
+        with safe_open(str(weights), framework="pt") as stored:
+            heads = [k for k in stored.keys() if k.endswith(("out_proj.weight", "classifier.weight"))]
+            outputs = stored.get_slice(heads[-1]).get_shape()[0] if heads else None
+        id2label = json.loads((path / "config.json").read_text(encoding="utf-8")).get("id2label", {})
+    except Exception as exc:  # truncated or garbled files raise safetensors' or json's own error types
+        raise UserError(f"{path}: cannot load the model ({exc.__class__.__name__}: "
+                        f"{(str(exc).splitlines() or [''])[0][:200]})") from None
+    if outputs is not None and outputs != len(id2label):
+        raise UserError(f"{path}: config.json names {len(id2label)} labels (id2label) but the classification "
+                        f"head has {outputs} outputs")
+
+
 class TopicClassifier:
     def __init__(self, model, tokenizer, settings: TopicSettings, device: torch.device | None = None,
                  bf16: bool | None = None):
@@ -94,19 +129,30 @@ class TopicClassifier:
         path = Path(path)
         if not (path / "config.json").is_file() or not (path / TOPIC_CONFIG).is_file():
             raise UserError(f"{path} is not a topic model directory (needs config.json and {TOPIC_CONFIG})")
-        settings = TopicSettings.from_dict(json.loads((path / TOPIC_CONFIG).read_text()))
+        try:
+            settings = TopicSettings.from_dict(json.loads((path / TOPIC_CONFIG).read_text(encoding="utf-8")))
+        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+            raise UserError(f"{path / TOPIC_CONFIG}: unreadable ({exc.__class__.__name__})") from None
+        except UserError as exc:
+            raise UserError(f"{path / TOPIC_CONFIG}: {exc}") from None
         if delta.is_delta(path):  # a light directory: trained tensors only, overlaid on its verified base
             model, tokenizer = delta.load_delta(path)
         else:
-            model = AutoModelForSequenceClassification.from_pretrained(path)
-            tokenizer = AutoTokenizer.from_pretrained(path)
+            check_head(path)
+            try:
+                model = AutoModelForSequenceClassification.from_pretrained(path)
+                tokenizer = AutoTokenizer.from_pretrained(path)
+            except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
+                first = (str(exc).strip().splitlines() or [""])[0][:200]
+                raise UserError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first})") from None
         return cls(model, tokenizer, settings, torch.device(device) if device else None, bf16)
 
     def save_pretrained(self, path: str | Path) -> None:
-        path = Path(path)
-        self.model.save_pretrained(path)
-        self.tokenizer.save_pretrained(path)
-        (path / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
+        """Write the directory atomically (model/atomic.py): an interrupted save leaves `path` as it was."""
+        with atomic_directory(path) as tmp:
+            self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            (tmp / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
 
     # ------------------------------------------------------------------------------------- inference
     def _autocast(self):

@@ -9,9 +9,7 @@ delta, so a shipped model is a few MB instead of ~470 MB and cannot silently run
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -19,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from . import offline_e5
+from .atomic import atomic_directory
 from .bases import resolve_base
 from .errors import UserError
 
@@ -58,10 +57,7 @@ def save_delta(model, settings_json: str, base: str, out: Path, extra_files: lis
     next to `out`, then renamed into place."""
     base_path, base_sha = base_weights_sha256(base)
     delta = changed_tensors(model, base_path)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
-    try:
+    with atomic_directory(out) as tmp:
         model.config.save_pretrained(tmp)
         save_file({k: v.detach().to(torch.float16).contiguous() for k, v in delta.items()},
                   str(tmp / DELTA_WEIGHTS), metadata={"format": "pt"})
@@ -71,17 +67,7 @@ def save_delta(model, settings_json: str, base: str, out: Path, extra_files: lis
             "tensors": len(delta), "parameters": sum(v.numel() for v in delta.values())}, indent=2))
         for item in extra_files:
             shutil.copy2(item, tmp / Path(item).name)
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return Path(out)
 
 
 def load_delta(path: Path):

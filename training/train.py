@@ -285,7 +285,9 @@ def save_final(out: Path, classifier: TopicClassifier, config: TrainConfig, summ
     (staging / "data_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
     write_model_card(staging, config, summary, metrics, classifier)
-    for item in staging.iterdir():
+    # config.json is what marks a directory as a finished model, so it moves last: a crash between two
+    # renames leaves an unfinished directory that no loader mistakes for a model.
+    for item in sorted(staging.iterdir(), key=lambda item: item.name == "config.json"):
         os.replace(item, out / item.name)
     staging.rmdir()
     # The finished model is in place; the intermediate checkpoints (~1 GB each for e5-small) are not needed.
