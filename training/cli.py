@@ -15,8 +15,8 @@ def run_guarded(func, *args) -> int:
     except UserError as exc:
         print(f"arabic-topics: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("arabic-topics: interrupted (checkpoints written so far are kept; --resume continues)",
+    except KeyboardInterrupt as exc:
+        print(f"arabic-topics: {exc or 'interrupted (checkpoints written so far are kept; --resume continues)'}",
               file=sys.stderr)
         return 130
 

@@ -5,11 +5,14 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -18,8 +21,7 @@ import torch
 import yaml
 from datasets import DatasetDict
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                          EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
-from transformers.trainer_utils import get_last_checkpoint
+                          EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed)
 
 from eval.metrics import (masked_multi_label_scores, multi_label_scores, single_label_scores, tune_masked_thresholds,
                           tune_thresholds)
@@ -144,11 +146,59 @@ class TopicTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, after the checkpoint that --resume continues from was written."""
+
+
+class StopOnInterrupt(TrainerCallback):
+    """The first Ctrl-C (SIGINT) lets the current step finish, saves a checkpoint and stops training; a
+    second one stops at once. Without this, Ctrl-C loses everything since the last epoch's checkpoint."""
+
+    def __init__(self):
+        self.interrupted = False
+
+    @contextlib.contextmanager
+    def catching(self):
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _handle(self, signum, frame):
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        log.warning("interrupt: saving a checkpoint after this step (Ctrl-C again to stop at once)")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.interrupted:
+            control.should_save = True
+            control.should_training_stop = True
+
+
 # -------------------------------------------------------------------------------------------- main
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint whose save finished. The Trainer writes trainer_state.json last, so a run killed
+    while saving leaves a checkpoint-N without it (or with it cut short), which resuming must skip."""
+    found = [(int(p.name.split("-")[1]), p) for p in folder.glob("checkpoint-*")
+             if p.is_dir() and p.name.split("-")[1].isdigit()] if folder.is_dir() else []
+    for _, path in sorted(found, reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+            return str(path)
+        except (OSError, ValueError):
+            log.warning("skipping incomplete checkpoint %s", path)
+    return None
+
+
 def check_output_dir(config: TrainConfig) -> Path:
     out = Path(config.output_dir)
     finished = (out / "config.json").exists()
-    in_progress = get_last_checkpoint(str(out / "checkpoints")) if (out / "checkpoints").is_dir() else None
+    in_progress = last_complete_checkpoint(out / "checkpoints")
     if config.resume and not in_progress:
         raise UserError(f"--resume: no checkpoint to resume in {out / 'checkpoints'}")
     if finished and not (config.overwrite or config.resume):
@@ -229,11 +279,17 @@ def train(config: TrainConfig) -> Path:
     if config.class_weights and not multi_label:
         counts = np.bincount(encoded["train"]["labels"], minlength=len(labels)).astype(np.float32)
         class_weights = torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)))
-    callbacks = [EarlyStoppingCallback(config.early_stopping_patience)] if config.early_stopping_patience else []
+    interrupt = StopOnInterrupt()
+    callbacks = [interrupt] + ([EarlyStoppingCallback(config.early_stopping_patience)]
+                               if config.early_stopping_patience else [])
     trainer = TopicTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["dev"],
                            data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
                            class_weights=class_weights)
-    trainer.train(resume_from_checkpoint=True if config.resume else None)
+    with interrupt.catching():
+        trainer.train(resume_from_checkpoint=last_complete_checkpoint(out / "checkpoints") if config.resume else None)
+    if interrupt.interrupted:
+        raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step}; checkpoint saved in "
+                                  f"{out / 'checkpoints'}; continue with the same command and --resume")
 
     metrics = {}
     dev_out = trainer.predict(data["dev"], metric_key_prefix="dev")
