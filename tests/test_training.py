@@ -126,3 +126,12 @@ def test_command_line_options(tmp_path):
         parse_args([])
     with pytest.raises(UserError, match="needs --test-sources"):
         parse_args(["--data", "x", "--split", "source"])
+
+
+def test_same_seed_same_machine_gives_identical_models(tiny_base, trained, tmp_path):
+    again = train(tiny_config(tiny_base, tmp_path / "again"))
+    first, second = (json.loads((d / "metrics.json").read_text()) for d in (trained, again))
+    assert {k: first[k] for k in ("dev", "test")} == {k: second[k] for k in ("dev", "test")}
+    texts = read_corpus(DATA / "ant")["text"][:8]
+    assert np.array_equal(TopicClassifier.from_pretrained(trained).predict_proba(texts),
+                          TopicClassifier.from_pretrained(again).predict_proba(texts))

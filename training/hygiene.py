@@ -7,6 +7,7 @@ same text in train and test with different labels.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from datasets import Dataset, DatasetDict, List, Value
 from sklearn.model_selection import train_test_split
 
 from model import UserError, normalize
+
+log = logging.getLogger("arabic-topics")
 
 
 # ------------------------------------------------------------------------------------ label mapping
@@ -80,6 +83,11 @@ class LabelMapping:
                 return sorted({m for m in map(self.map_one, label) if m is not None})
             return self.map_one(label)
 
+        present = {x for lab in data["label"] for x in (lab if isinstance(lab, list) else [lab])}
+        unused = sorted((set(self.labels) | self.drop | self.none) - present)
+        if unused:  # a typo in the mapping, or a recipe's mapping on part of its corpus
+            log.warning("label mapping names %d label(s) the corpus does not have: %s", len(unused),
+                        ", ".join(unused))
         new_labels = [mapped(ex) for ex in data]
         keep = [i for i, lab in enumerate(new_labels) if lab is not None and (lab or self.none)]
         data = data.select(keep)
@@ -87,6 +95,33 @@ class LabelMapping:
         if any(isinstance(new_labels[i], list) for i in keep[:1]):
             features["label"] = List(Value("string"))
         return data.map(lambda _, i: {"label": new_labels[keep[i]]}, with_indices=True, features=features)
+
+
+def check_unique_ids(data: Dataset, where) -> None:
+    """Annotations, test-id files and reports join on article ids: two different articles under one id
+    would silently swap labels."""
+    counts = Counter(data["id"])
+    repeated = [i for i, n in counts.items() if n > 1]
+    if repeated:
+        raise UserError(f"{where}: {len(repeated)} article id(s) used by more than one different article "
+                        f"(e.g. {repeated[0]!r}, {counts[repeated[0]]} times); ids must be unique")
+
+
+def check_labels(splits) -> None:
+    """Training needs two labels; a dev/test label that training never sees cannot be predicted, so it is
+    logged and counted (those articles are left out of the dev/test scores during training)."""
+    def flat(labels):
+        return {x for lab in labels for x in (lab if isinstance(lab, list) else [lab])}
+
+    seen = flat(splits["train"]["label"])
+    if len(seen) < 2 and not isinstance(splits["train"][0]["label"], list):
+        raise UserError(f"training needs at least two labels; the training split has only {sorted(seen)}")
+    for name in ("dev", "test"):
+        unseen = flat(splits[name]["label"]) - seen
+        if unseen:
+            n = sum(1 for lab in splits[name]["label"] if flat([lab]) & unseen)
+            log.warning("%s: %d article(s) carry label(s) absent from training: %s", name, n,
+                        ", ".join(sorted(unseen)))
 
 
 # ---------------------------------------------------------------------------------------- dedup

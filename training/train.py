@@ -33,7 +33,8 @@ from .config import TrainConfig, parse_args
 from .corpus import TableColumns, read_corpus
 from .frozen_trunk import CachedFeatures, FrozenTrunk, cache_file_for, collate_features, trunk_features
 from . import partial_labels
-from .hygiene import LabelMapping, clean, format_report, ids_split, random_split, source_split, split_indices
+from .hygiene import (LabelMapping, check_labels, check_unique_ids, clean, format_report, ids_split, random_split,
+                      source_split, split_indices)
 from .model_card import write_model_card
 
 log = logging.getLogger("arabic-topics")
@@ -58,6 +59,7 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         annotations = partial_labels.read_annotations(config.annotations) if config.annotations else None
         data = partial_labels.attach(data, mapping.targets, annotations)
     data, report = clean(data, config.conflicts)
+    check_unique_ids(data, config.data)
     log.info(format_report(report))
     if config.split == "source":
         splits = source_split(data, config.test_sources.split(","), config.dev_size, config.seed)
@@ -70,6 +72,7 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         splits[name] = _subsample(splits[name], config.max_eval_samples, config.seed)
     if len(splits["train"]) == 0:
         raise UserError("the split left no training articles; use more data or smaller dev/test sizes")
+    check_labels(splits)
     if config.pseudo_labels_from:
         teacher = TopicClassifier.from_pretrained(config.pseudo_labels_from)
         splits["train"] = partial_labels.pseudo_label(splits["train"], teacher)
