@@ -172,7 +172,7 @@ class TopicClassifier:
         # Beyond the windows we read, text is never tokenised: a 5 MB article costs no more than a long one.
         cut = s.max_windows * room * 16
         prepared = prepare_text(text[:cut], title, s)
-        ids = self.tokenizer(prepared, add_special_tokens=False)["input_ids"]
+        ids = self.tokenizer(prepared, add_special_tokens=False, verbose=False)["input_ids"]  # windows follow
         heads, end = [ids[:room]], room
         if s.max_windows > 1 and len(ids) > room:
             lead = self.tokenizer(prepare_text("", title, s), add_special_tokens=False)["input_ids"] \
