@@ -1,0 +1,41 @@
+"""The model shipped in model/default: light, rebuilt offline on the e5-small base, and it classifies real
+articles (the ANT sample in tests/data; many of them were in its training split, so this checks that the
+shipped artefact works, not how accurate it is: docs/default-model.md has that)."""
+import pytest
+
+from model import TopicClassifier, default_model_dir, predict
+from training.corpus import read_corpus
+from training.hygiene import LabelMapping
+
+from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ARABIC_TOPICS_CACHE", str(tmp_path_factory.mktemp("cache")))  # a fresh base build
+        mp.delenv("ARABIC_TOPICS_MODEL", raising=False)
+        yield default_model_dir(), TopicClassifier.from_pretrained(default_model_dir())
+
+
+def test_the_shipped_model_is_light_and_names_its_base(shipped):
+    directory, clf = shipped
+    assert (directory / "delta.json").is_file() and not (directory / "model.safetensors").exists()
+    assert sum(f.stat().st_size for f in directory.iterdir()) < 40_000_000
+    assert clf.labels == ["culture", "economy", "politics", "sports", "technology"]
+    assert clf.settings.display_names["politics"] == "سياسة"
+
+
+def test_the_shipped_model_classifies_real_articles(shipped):
+    _, clf = shipped
+    data = LabelMapping.from_yaml("training/recipes/topics.yaml").apply(read_corpus(DATA / "ant"))
+    results = clf.predict(list(data["text"]), titles=list(data["title"]))
+    correct = sum(r["label"] == gold for r, gold in zip(results, data["label"]))
+    assert correct / len(data) >= 0.8, [(r["label"], g) for r, g in zip(results, data["label"])]
+
+
+def test_predict_without_a_model_uses_the_shipped_one(shipped, monkeypatch):
+    _, clf = shipped
+    monkeypatch.delenv("ARABIC_TOPICS_MODEL", raising=False)
+    text = "التقى وزير الخارجية نظيره الفرنسي لبحث الأزمة السياسية وتشكيل الحكومة الجديدة"
+    assert predict(text)["label"] == clf.predict(text)[0]["label"] == "politics"
