@@ -89,6 +89,11 @@ def aggregate_windows(scores: np.ndarray, owner: np.ndarray, n_texts: int, how: 
     return out
 
 
+def _unloadable(path: Path, exc: Exception) -> UserError:
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return UserError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first})")
+
+
 def check_head(path: Path) -> None:
     """Before loading a full checkpoint: its weights file must be readable and id2label must name exactly
     the classification head's outputs, or labels would be attached to the wrong scores."""
@@ -103,8 +108,7 @@ def check_head(path: Path) -> None:
             outputs = stored.get_slice(heads[-1]).get_shape()[0] if heads else None
         id2label = json.loads((path / "config.json").read_text(encoding="utf-8")).get("id2label", {})
     except Exception as exc:  # truncated or garbled files raise safetensors' or json's own error types
-        raise UserError(f"{path}: cannot load the model ({exc.__class__.__name__}: "
-                        f"{(str(exc).splitlines() or [''])[0][:200]})") from None
+        raise _unloadable(path, exc) from None
     if outputs is not None and outputs != len(id2label):
         raise UserError(f"{path}: config.json names {len(id2label)} labels (id2label) but the classification "
                         f"head has {outputs} outputs")
@@ -143,8 +147,7 @@ class TopicClassifier:
                 model = AutoModelForSequenceClassification.from_pretrained(path)
                 tokenizer = AutoTokenizer.from_pretrained(path)
             except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
-                first = (str(exc).strip().splitlines() or [""])[0][:200]
-                raise UserError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first})") from None
+                raise _unloadable(path, exc) from None
         return cls(model, tokenizer, settings, torch.device(device) if device else None, bf16)
 
     def save_pretrained(self, path: str | Path) -> None:
