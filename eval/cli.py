@@ -19,6 +19,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                           help="leave-one-source-out for the TF-IDF baseline, every outlet in turn")
     protocol.add_argument("--long-articles", action="store_true",
                           help="head-truncated vs windowed reading of the articles longer than the window")
+    protocol.add_argument("--few-shot", metavar="LABEL",
+                          help="fit LABEL (one the model has not seen) from k annotated examples as add-label does, "
+                          "and score it on --test-ids (needs --annotations)")
+    parser.add_argument("--annotations", help="with --few-shot: JSONL of 0/1 labels per article id")
+    parser.add_argument("--test-ids", help="with --few-shot: the ids kept for testing")
     parser.add_argument("--apply", action="store_true",
                         help="with --long-articles: write the reading chosen on dev into the model's settings")
     parser.add_argument("--label-map", help="label-mapping YAML for --cross-corpus / --loso")
@@ -37,6 +42,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         protocols.leave_one_source_out(args.data, args.out, args.label_map)
     elif not args.model:
         raise UserError("--model is required (or --loso for the baseline alone)")
+    elif args.few_shot:
+        if not (args.annotations and args.test_ids):
+            raise UserError("--few-shot needs --annotations and --test-ids")
+        from .few_shot import few_shot
+
+        few_shot(args.model, args.data, args.annotations, args.few_shot, args.test_ids, args.out,
+                 batch_size=args.batch_size)
+        print(f"report written to {Path(args.out) / 'report.md'}")
+        return 0
     elif args.long_articles:
         protocols.long_articles(args.model, args.data, args.out, args.apply, args.batch_size)
     elif args.cross_corpus:

@@ -32,9 +32,10 @@ def default_model_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def load(model: str | None = None) -> TopicClassifier:
-    """Load (once per process) a classifier from a directory, or the default model."""
-    return TopicClassifier.from_pretrained(model or default_model_dir())
+def load(model: str | None = None, backend: str | None = None) -> TopicClassifier:
+    """Load (once per process) a classifier from a directory, or the default model; backend: see
+    model/backends.py (None: the machine's default)."""
+    return TopicClassifier.from_pretrained(model or default_model_dir(), backend=backend)
 
 
 def predict(texts, model: str | None = None, top_k: int = 1):

@@ -7,7 +7,6 @@ max length, and for multi-label models the per-label thresholds.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -15,12 +14,12 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from . import delta
+from . import backends, delta
 from .atomic import atomic_directory
 from .errors import UserError
-from .hardware import bf16_available, default_device
+from .hardware import default_device
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
 
@@ -115,22 +114,35 @@ def check_head(path: Path) -> None:
 
 
 class TopicClassifier:
+    """A topic model and the backend that runs it (model/backends.py). `model` is the PyTorch model, or None
+    for a directory exported to ONNX, which only ONNX Runtime runs."""
+
     def __init__(self, model, tokenizer, settings: TopicSettings, device: torch.device | None = None,
-                 bf16: bool | None = None):
+                 backend: str | None = None, onnx_path: Path | None = None, config=None):
         self.device = device or default_device()
-        # bf16 autocast is ~3x faster than fp32 on CPUs with AMX; None = use it where the hardware has it.
-        self.bf16 = bf16_available(self.device) if bf16 is None else bf16
-        self.model = model.to(self.device).eval()
-        self.tokenizer = tokenizer
-        self.settings = settings
-        id2label = model.config.id2label
-        self.labels = [id2label[i] for i in range(len(id2label))]
+        self.model, self.tokenizer, self.settings = model, tokenizer, settings
+        config = config if config is not None else model.config
+        self.labels = [config.id2label[i] for i in range(len(config.id2label))]
+        if onnx_path is not None:
+            self.backend = backend or "onnx"
+            self.runner = backends.OnnxRunner(onnx_path)
+        else:
+            self.backend = backends.check_backend(backend or backends.default_backend(self.device))
+            if self.backend.startswith("onnx"):
+                raise UserError(f"the {self.backend} backend needs an ONNX export (from_pretrained makes one)")
+            self.runner = backends.TorchRunner(model, self.device, bf16=self.backend == "bf16")
 
     # ------------------------------------------------------------------------------------ persistence
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | None = None, bf16: bool | None = None
+    def from_pretrained(cls, path: str | Path, device: str | None = None, backend: str | None = None
                         ) -> "TopicClassifier":
+        """Load a model directory: a full checkpoint, a light delta (model/delta.py) or an ONNX export.
+        backend: fp32, bf16, onnx or onnx-int8 (model/backends.py); None picks the machine's default, or
+        ONNX Runtime for an ONNX directory. An onnx backend on a PyTorch directory exports it once to the
+        user cache and runs that."""
         path = Path(path)
+        if backend is not None:
+            backends.check_backend(backend)
         if not (path / "config.json").is_file() or not (path / TOPIC_CONFIG).is_file():
             raise UserError(f"{path} is not a topic model directory (needs config.json and {TOPIC_CONFIG})")
         try:
@@ -139,6 +151,17 @@ class TopicClassifier:
             raise UserError(f"{path / TOPIC_CONFIG}: unreadable ({exc.__class__.__name__})") from None
         except UserError as exc:
             raise UserError(f"{path / TOPIC_CONFIG}: {exc}") from None
+        device = torch.device(device) if device else None
+        if (path / backends.ONNX_FILE).is_file():
+            if backend not in (None, "onnx", "onnx-int8"):
+                raise UserError(f"{path} is an ONNX export: only ONNX Runtime runs it (--backend onnx)")
+            return cls(None, AutoTokenizer.from_pretrained(path), settings, device, backend,
+                       onnx_path=path / backends.ONNX_FILE, config=AutoConfig.from_pretrained(path))
+        if backend in ("onnx", "onnx-int8"):
+            cached = backends.onnx_cache_dir(path, backend)
+            if not (cached / backends.ONNX_FILE).is_file():
+                cls.from_pretrained(path, device, "fp32").save_onnx(cached, int8=backend == "onnx-int8")
+            return cls.from_pretrained(cached, device, backend)
         if delta.is_delta(path):  # a light directory: trained tensors only, overlaid on its verified base
             model, tokenizer = delta.load_delta(path)
         else:
@@ -148,21 +171,30 @@ class TopicClassifier:
                 tokenizer = AutoTokenizer.from_pretrained(path)
             except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
                 raise _unloadable(path, exc) from None
-        return cls(model, tokenizer, settings, torch.device(device) if device else None, bf16)
+        return cls(model, tokenizer, settings, device, backend)
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write the directory atomically (model/atomic.py): an interrupted save leaves `path` as it was."""
+        if self.model is None:
+            raise UserError("an ONNX-exported model cannot be saved as a PyTorch checkpoint; keep its directory")
         with atomic_directory(path) as tmp:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
             (tmp / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
 
-    # ------------------------------------------------------------------------------------- inference
-    def _autocast(self):
-        if self.bf16:
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    def save_onnx(self, path: str | Path, int8: bool = False) -> Path:
+        """Write an ONNX model directory atomically (model.onnx, config.json with id2label, tokenizer,
+        topic_config.json), which from_pretrained opens with ONNX Runtime; int8: dynamically quantised."""
+        if self.model is None:
+            raise UserError("this model is already an ONNX export")
+        with atomic_directory(path) as tmp:
+            backends.export_onnx(self.model, tmp / backends.ONNX_FILE, int8)
+            self.model.config.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            (tmp / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
+        return Path(path)
 
+    # ------------------------------------------------------------------------------------- inference
     def windows(self, text: str, title: str | None = None) -> list[list[int]]:
         """Token ids of the windows the model reads for one article (special tokens included). The first is
         the head, tokenised exactly as in training; later ones continue the body with `window_overlap`."""
@@ -209,16 +241,44 @@ class TopicClassifier:
         return scores, truncated
 
     def score_windows(self, windows: list[list[int]], batch_size: int = 32) -> np.ndarray:
-        """Logits of each window (token ids with special tokens), sorted by length and padded per batch."""
+        """Logits of each window (token ids with special tokens), sorted by length and padded per batch, so
+        a batch pads only to its own longest window."""
         order = np.argsort([len(w) for w in windows], kind="stable")
         scores = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
-        with torch.inference_mode(), self._autocast():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                batch = self.tokenizer.pad({"input_ids": [windows[i] for i in idx]}, return_tensors="pt")
-                batch = {k: v.to(self.device) for k, v in batch.items()}
-                scores[idx] = self.model(**batch).logits.float().cpu().numpy()
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = self.tokenizer.pad({"input_ids": [windows[i] for i in idx]}, return_tensors="np")
+            scores[idx] = self.runner(batch["input_ids"], batch["attention_mask"])
         return scores
+
+    def head_layer(self) -> torch.nn.Linear:
+        """The linear layer that turns the pooled representation into one score per label."""
+        head = getattr(self.model, "classifier", None) if self.model is not None else None
+        layer = getattr(head, "out_proj", head)
+        if not isinstance(layer, torch.nn.Linear) or layer.out_features != len(self.labels):
+            raise UserError("this model's classification head is not a single linear layer over a pooled "
+                            "representation (BERT / XLM-R heads are), or it is an ONNX export")
+        return layer
+
+    def head_features(self, texts: Sequence[str], titles=None, batch_size: int = 32) -> np.ndarray:
+        """What the head's last linear layer reads, one row per text, averaged over its windows (the mean
+        of the logits is that layer applied to this mean). A new label is fitted on it (training/add_label.py)."""
+        titles = titles if titles is not None else [None] * len(texts)
+        windows, owner = [], []
+        for n, (text, title) in enumerate(zip(texts, titles)):
+            read = self.windows(text, title)
+            windows.extend(read)
+            owner.extend([n] * len(read))
+        order = np.argsort([len(w) for w in windows], kind="stable")
+        captured = []
+        handle = self.head_layer().register_forward_hook(lambda m, args, out: captured.append(args[0].float()))
+        try:
+            self.score_windows(windows, batch_size)  # sorts by length with the same stable order
+        finally:
+            handle.remove()
+        features = np.zeros((len(windows), captured[0].shape[1]), dtype=np.float32)
+        features[order] = torch.cat(captured).cpu().numpy()
+        return aggregate_windows(features, np.asarray(owner, dtype=np.int64), len(texts), "mean")
 
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         logits = torch.from_numpy(logits)

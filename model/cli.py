@@ -9,7 +9,8 @@ from pathlib import Path
 import transformers
 import yaml
 
-from . import delta, load
+from . import batch_predict, delta, load
+from .backends import BACKENDS
 from .classifier import TOPIC_CONFIG, TopicClassifier
 from .errors import UserError
 
@@ -21,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", type=int, default=3, help="labels to show per article (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per article")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--out", metavar="FILE.jsonl", help="large corpora: read FILE as JSONL (id, text, title; "
+                        "- is stdin) or as a directory of .txt files, append JSON lines to FILE.jsonl, and on a "
+                        "rerun skip the ids already there (docs/batch-prediction.md)")
+    parser.add_argument("--shard", metavar="I/N", help="with --out: classify only shard I of N (by a hash of "
+                        "the id), so N processes or machines split a corpus")
+    parser.add_argument("--backend", choices=BACKENDS, help="how the encoder runs (default: the fastest measured "
+                        "on this kind of machine, see docs/benchmarks.md); onnx* export the model once to the cache")
 
 
 def read_inputs(files: list[str]) -> list[tuple[str, str | None, str | None]]:
@@ -54,6 +62,8 @@ def _read_file(path: Path) -> tuple[str | None, str | None]:
 def run(args: argparse.Namespace) -> int:
     """Classify every readable input; each bad one gets one error line on stderr, and the exit status is 2
     when there was any, after the others' results are printed."""
+    if args.out is not None or args.shard is not None:
+        return batch_predict.run(args)
     items = read_inputs(args.files)
     failed = False
     good = [(name, text) for name, text, problem in items if problem is None]
@@ -61,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if good:
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
-        classifier = load(args.model)
+        classifier = load(args.model, args.backend)
         predicted = classifier.predict([text for _, text in good], top_k=args.top_k, batch_size=args.batch_size)
         results = {name: result for (name, _), result in zip(good, predicted)}
     width = max(len(name) for name, _, _ in items)
@@ -87,20 +97,29 @@ def run(args: argparse.Namespace) -> int:
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="trained model directory")
     parser.add_argument("--out", required=True, help="directory to write (replaced atomically if it exists)")
-    parser.add_argument("--format", choices=["delta"], default="delta",
-                        help="delta: only the tensors training changed, rebuilt on the base at load time")
+    parser.add_argument("--format", choices=["delta", "onnx"], default="delta",
+                        help="delta: only the tensors training changed, rebuilt on the base at load time; "
+                        "onnx: a graph for ONNX Runtime, which predict --model OUT runs")
+    parser.add_argument("--int8", action="store_true", help="with --format onnx: dynamic int8 quantisation")
     parser.add_argument("--base", help="base encoder the model was trained from (default: from its "
                         "training_config.yaml)")
 
 
 def run_export(args: argparse.Namespace) -> int:
     model_dir = Path(args.model)
+    if args.int8 and args.format != "onnx":
+        raise UserError("--int8 applies to --format onnx only")
+    transformers.logging.set_verbosity_error()
+    if args.format == "onnx":
+        out = TopicClassifier.from_pretrained(model_dir, backend="fp32").save_onnx(Path(args.out), int8=args.int8)
+        size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+        print(f"wrote {out} ({size:.1f} MB, ONNX{' int8' if args.int8 else ''})")
+        return 0
     base = args.base
     if base is None and (model_dir / "training_config.yaml").is_file():
         base = yaml.safe_load((model_dir / "training_config.yaml").read_text(encoding="utf-8")).get("base")
     if not base:
         raise UserError(f"{model_dir}: no training_config.yaml names its base; pass --base")
-    transformers.logging.set_verbosity_error()
     classifier = TopicClassifier.from_pretrained(model_dir)
     extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml")
              if (model_dir / name).is_file()]

@@ -49,3 +49,29 @@ def trained(tiny_base, tmp_path_factory) -> Path:
     from training.train import train
 
     return train(tiny_config(tiny_base, tmp_path_factory.mktemp("run") / "model"))
+
+
+RECIPE_MAP = "training/recipes/psd-topics.yaml"
+
+
+@pytest.fixture(scope="session")
+def half_annotated(tmp_path_factory):
+    """The 40 annotated sample articles, with the annotations of only the first 20 given to training."""
+    import json
+
+    records = [json.loads(line) for line in (DATA / "psd-labels.jsonl").read_text().splitlines()]
+    path = tmp_path_factory.mktemp("ann") / "labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records[:20]))
+    return path, records
+
+
+@pytest.fixture(scope="session")
+def partial_model(tiny_base, half_annotated, tmp_path_factory):
+    """A tiny multi-label model over politics/security/diplomacy and the topics, trained on partial labels."""
+    from training.train import train
+
+    path, _ = half_annotated
+    out = tmp_path_factory.mktemp("partial") / "model"
+    return train(tiny_config(tiny_base, out, data=str(DATA / "psd.jsonl"), text_column="text", title_column="title",
+                             label_column="section", id_column="id", label_map=RECIPE_MAP, annotations=str(path),
+                             freeze_layers=1, dev_size=0.25, test_size=0.25))

@@ -9,7 +9,7 @@ from model import UserError
 from training.corpus import CorpusError
 from training.train import load_splits, train
 
-from .conftest import DATA, tiny_config
+from .conftest import tiny_config
 
 
 def _jsonl(path, rows):

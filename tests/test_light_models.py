@@ -67,8 +67,8 @@ def test_delta_export_is_small_and_predicts_like_the_full_model(top_trained, tmp
     assert not (light / "model.safetensors").exists()
     assert (light / "delta.safetensors").stat().st_size < (out / "model.safetensors").stat().st_size / 2
     texts = read_corpus(DATA / "jawhara")["text"][:6]
-    full = TopicClassifier.from_pretrained(out, bf16=False).predict_proba(texts)
-    rebuilt = TopicClassifier.from_pretrained(light, bf16=False).predict_proba(texts)
+    full = TopicClassifier.from_pretrained(out, backend="fp32").predict_proba(texts)
+    rebuilt = TopicClassifier.from_pretrained(light, backend="fp32").predict_proba(texts)
     assert np.allclose(full, rebuilt, atol=2e-3)  # fp16 storage of the trained tensors
 
 
@@ -97,7 +97,7 @@ def test_delta_from_a_newer_format_is_refused(top_trained, tmp_path):
 
 
 def _windowed(model_dir, **settings):
-    classifier = TopicClassifier.from_pretrained(model_dir, bf16=False)
+    classifier = TopicClassifier.from_pretrained(model_dir, backend="fp32")
     for key, value in settings.items():
         setattr(classifier.settings, key, value)
     return classifier

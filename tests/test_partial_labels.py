@@ -2,27 +2,16 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from model import TopicClassifier
 from training import partial_labels
 from training.corpus import TableColumns, read_table
 from training.hygiene import LabelMapping
-from training.train import TopicTrainer, train
+from training.train import TopicTrainer
 
-from .conftest import DATA, tiny_config
+from .conftest import DATA, RECIPE_MAP
 
-RECIPE_MAP = "training/recipes/psd-topics.yaml"
-
-
-@pytest.fixture(scope="module")
-def half_annotated(tmp_path_factory):
-    """The 40 annotated sample articles, with the annotations of only the first 20 given to training."""
-    records = [json.loads(line) for line in (DATA / "psd-labels.jsonl").read_text().splitlines()]
-    path = tmp_path_factory.mktemp("ann") / "labels.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records[:20]))
-    return path, records
 
 
 def _sections():
@@ -66,15 +55,6 @@ def test_unknown_labels_do_not_reach_the_loss():
     labels[:, 0] = 1.0  # a known column does count
     third = trainer.compute_loss(Wrapped(), {"x": x, "labels": labels.clone(), "label_mask": mask})
     assert not torch.equal(first, third)
-
-
-@pytest.fixture(scope="module")
-def partial_model(tiny_base, half_annotated, tmp_path_factory):
-    path, _ = half_annotated
-    out = tmp_path_factory.mktemp("partial") / "model"
-    return train(tiny_config(tiny_base, out, data=str(DATA / "psd.jsonl"), text_column="text", title_column="title",
-                             label_column="section", id_column="id", label_map=RECIPE_MAP, annotations=str(path),
-                             freeze_layers=1, dev_size=0.25, test_size=0.25))
 
 
 def test_partial_training_gives_a_multi_label_model_over_every_label(partial_model):

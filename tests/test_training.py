@@ -32,9 +32,9 @@ def test_checkpoint_directory_holds_everything(trained):
 
 def test_save_load_predict_gives_identical_probabilities(trained, tmp_path):
     texts = read_corpus(DATA / "jawhara")["text"][:6]
-    first = TopicClassifier.from_pretrained(trained, bf16=False)
+    first = TopicClassifier.from_pretrained(trained, backend="fp32")
     first.save_pretrained(tmp_path / "copy")
-    second = TopicClassifier.from_pretrained(tmp_path / "copy", bf16=False)
+    second = TopicClassifier.from_pretrained(tmp_path / "copy", backend="fp32")
     assert np.array_equal(first.predict_proba(texts), second.predict_proba(texts))
     results = second.predict(texts, top_k=2)
     assert len(results) == 6 and all(len(r["labels"]) == 2 and r["labels"][0] == r["label"] for r in results)
@@ -46,7 +46,7 @@ def test_transformers_alone_loads_the_checkpoint(trained):
     tokenizer = AutoTokenizer.from_pretrained(trained)
     assert sorted(model.config.id2label.values()) == ["culture", "economy", "internationalNews", "middleEast",
                                                       "sport", "technology"]
-    ours = TopicClassifier.from_pretrained(trained, bf16=False)
+    ours = TopicClassifier.from_pretrained(trained, backend="fp32")
     text = read_corpus(DATA / "ant")["text"][0]
     batch = tokenizer(prepare_text(text, None, ours.settings), truncation=True, max_length=64, return_tensors="pt")
     with torch.no_grad():

@@ -84,9 +84,10 @@ class FrozenTrunk:
 
 
 def trunk_features(trunk: FrozenTrunk, input_ids: list[list[int]], bf16: bool, pad_id: int,
-                   cache_file: Path | None = None) -> list[torch.Tensor]:
+                   cache_file: Path | None = None, write_cache: bool = True) -> list[torch.Tensor]:
     """Trunk outputs for each article; with `cache_file`, articles already encoded by an earlier run (same
-    base, frozen depth and token ids) are read back instead of recomputed, and new ones are added to it."""
+    base, frozen depth and token ids) are read back instead of recomputed, and new ones are added to it
+    (unless `write_cache` is false: in a distributed run only the main process writes it)."""
     keys = [hashlib.sha1(np.asarray(ids, dtype=np.int32).tobytes()).hexdigest() for ids in input_ids]
     found: dict[str, torch.Tensor] = {}
     if cache_file and cache_file.is_file():
@@ -98,7 +99,7 @@ def trunk_features(trunk: FrozenTrunk, input_ids: list[list[int]], bf16: bool, p
         with tqdm(total=len(todo), desc=f"frozen layers 1-{trunk.n_frozen}", unit="doc") as bar:
             new = trunk.encode(list(todo.values()), bf16, pad_id=pad_id, progress=bar)
         found.update(zip(todo, new))
-        if cache_file:
+        if cache_file and write_cache:
             _add_to_cache(cache_file, dict(zip(todo, new)))
     return [found[key] for key in keys]
 

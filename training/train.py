@@ -16,9 +16,11 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import datasets
 import numpy as np
 import torch
 import yaml
+from accelerate import PartialState
 from datasets import DatasetDict
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                           EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed)
@@ -155,7 +157,11 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 class StopOnInterrupt(TrainerCallback):
     """The first Ctrl-C (SIGINT) lets the current step finish, saves a checkpoint and stops training; a
-    second one stops at once. Without this, Ctrl-C loses everything since the last epoch's checkpoint."""
+    second one stops at once. Without this, Ctrl-C loses everything since the last epoch's checkpoint.
+
+    Under torchrun / accelerate launch the launcher passes the signal on to every process, but each may get it
+    during a different step; the processes agree on it after each step, so that all save and stop after the
+    same one (a process stopping alone would leave the others waiting in their next gradient all-reduce)."""
 
     def __init__(self):
         self.interrupted = False
@@ -178,6 +184,10 @@ class StopOnInterrupt(TrainerCallback):
         log.warning("interrupt: saving a checkpoint after this step (Ctrl-C again to stop at once)")
 
     def on_step_end(self, args, state, control, **kwargs):
+        if args.world_size > 1:
+            flag = torch.tensor([int(self.interrupted)], device=args.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            self.interrupted = bool(flag.item())
         if self.interrupted:
             control.should_save = True
             control.should_training_stop = True
@@ -198,7 +208,9 @@ def last_complete_checkpoint(folder: Path) -> str | None:
     return None
 
 
-def check_output_dir(config: TrainConfig) -> Path:
+def check_output_dir(config: TrainConfig, clear: bool = True) -> Path:
+    """Refuse to replace a finished or unfinished run unless asked; with `clear` (one process of a
+    distributed run), remove the checkpoints of a run being overwritten."""
     out = Path(config.output_dir)
     finished = (out / "config.json").exists()
     in_progress = last_complete_checkpoint(out / "checkpoints")
@@ -209,13 +221,19 @@ def check_output_dir(config: TrainConfig) -> Path:
     if in_progress and not (config.resume or config.overwrite):
         raise UserError(f"{out} holds an unfinished run ({Path(in_progress).name}); pass --resume to continue "
                         "it or --overwrite to start again")
-    if config.overwrite and not config.resume and (out / "checkpoints").is_dir():
+    if clear and config.overwrite and not config.resume and (out / "checkpoints").is_dir():
         shutil.rmtree(out / "checkpoints")
     return out
 
 
 def train(config: TrainConfig) -> Path:
-    out = check_output_dir(config)
+    # One process, or one of several started by torchrun / accelerate launch (docs/distributed-training.md):
+    # every process reads the data and trains its share of each batch; the main one alone writes files.
+    processes = PartialState(cpu=not torch.cuda.is_available())
+    if not processes.is_main_process:
+        quiet_replica()
+    with processes.main_process_first():  # the others look at the folder once the main one has cleared it
+        out = check_output_dir(config, clear=processes.is_main_process)
     set_seed(config.seed)
     splits, summary = load_splits(config)
     if len(splits["dev"]) == 0:
@@ -260,8 +278,11 @@ def train(config: TrainConfig) -> Path:
         cache = cache_file_for(config.feature_cache, base_path, config.freeze_layers, use_bf16) \
             if config.feature_cache else None
         ids = {name: list(part["input_ids"]) for name, part in encoded.items()}
-        hidden = iter(trunk_features(trunk, [x for part in ids.values() for x in part], use_bf16,
-                                     tokenizer.pad_token_id, cache))
+        # With a cache the main process encodes and writes it, and the others then read it back; without one,
+        # each process encodes the articles itself, all at once.
+        with processes.main_process_first() if cache else contextlib.nullcontext():
+            hidden = iter(trunk_features(trunk, [x for part in ids.values() for x in part], use_bf16,
+                                         tokenizer.pad_token_id, cache, write_cache=processes.is_main_process))
         data = {name: CachedFeatures([next(hidden) for _ in ids[name]], encoded[name]["labels"],
                                      encoded[name]["label_mask"] if partial else None) for name in ids}
         model, collator, sampling = trunk.detach(), collate_features, "random"
@@ -277,7 +298,13 @@ def train(config: TrainConfig) -> Path:
         load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
         save_total_limit=2, bf16=use_bf16, seed=config.seed, data_seed=config.seed, report_to="none",
         use_cpu=not torch.cuda.is_available(), train_sampling_strategy=sampling,
-        label_names=["labels", "label_mask"] if partial else ["labels"], dataloader_num_workers=0)
+        label_names=["labels", "label_mask"] if partial else ["labels"], dataloader_num_workers=0,
+        # Distributed runs. Our losses are means over a process's batch, and DDP averages the gradients, so
+        # together they are the mean over the whole batch; the Trainer's token averaging would multiply the
+        # loss (and gradients) by the number of processes, as it expects a loss divided by all processes'
+        # tokens. And every trainable parameter takes part in each step (frozen ones are not synchronised at
+        # all), so DDP's per-step search for unused ones would be wasted work.
+        average_tokens_across_devices=False, ddp_find_unused_parameters=False)
     class_weights = None
     if config.class_weights and not multi_label:
         counts = np.bincount(encoded["train"]["labels"], minlength=len(labels)).astype(np.float32)
@@ -309,12 +336,23 @@ def train(config: TrainConfig) -> Path:
         metrics["test"] = _scores(trainer.predict(data["test"], metric_key_prefix="test"), multi_label,
                                   settings, labels)
     metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
+    # the effective batch is batch_size x processes: a run is only reproduced with the same number of them
+    metrics["training"] = {"processes": processes.num_processes, "steps": trainer.state.global_step,
+                           "batch_size": config.batch_size * processes.num_processes}
     model = trunk.reattach() if trunk else trainer.model
     classifier = TopicClassifier(model.float(), tokenizer, settings)
-    save_final(out, classifier, config, summary, metrics)
+    if processes.is_main_process:
+        save_final(out, classifier, config, summary, metrics)
+    processes.wait_for_everyone()  # no process returns before the model is in place
     log.info("dev %s | test %s", _headline(metrics["dev"]), _headline(metrics.get("test")))
     log.info("model saved to %s", out)
     return out
+
+
+def quiet_replica() -> None:
+    """The other processes of a distributed run repeat the main one's work: only their warnings are shown."""
+    log.setLevel(logging.WARNING)
+    datasets.disable_progress_bars()
 
 
 def _scores(output, multi_label: bool, settings: TopicSettings, labels: list[str]) -> dict:

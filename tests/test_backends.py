@@ -1,0 +1,91 @@
+"""Inference backends (model/backends.py), the ONNX export and the benchmark command, on the tiny real model."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model import TopicClassifier, UserError
+from training.corpus import read_corpus
+
+from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return read_corpus(DATA / "ant")["text"][:24]
+
+
+@pytest.fixture(scope="module")
+def reference(trained, texts):
+    return TopicClassifier.from_pretrained(trained, backend="fp32").predict_proba(texts)
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "training.cli", *map(str, args)], capture_output=True,
+                          text=True, env=env)
+
+
+@pytest.mark.parametrize("backend, tolerance", [("bf16", 0.05), ("onnx", 1e-4), ("onnx-int8", 0.05)])
+def test_backends_agree_with_fp32(trained, texts, reference, backend, tolerance, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path))
+    classifier = TopicClassifier.from_pretrained(trained, backend=backend)
+    assert classifier.backend == backend
+    probs = classifier.predict_proba(texts)
+    assert np.abs(probs - reference).max() < tolerance
+    assert (probs.argmax(1) == reference.argmax(1)).mean() >= 0.9
+
+
+def test_onnx_export_is_cached_once(trained, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path))
+    TopicClassifier.from_pretrained(trained, backend="onnx")
+    exported = list((tmp_path / "onnx").glob("*-onnx/model.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    TopicClassifier.from_pretrained(trained, backend="onnx")
+    assert exported[0].stat().st_mtime_ns == stamp
+
+
+def test_export_onnx_cli_then_predict(trained, texts, reference, tmp_path):
+    out = tmp_path / "onnx-int8"
+    done = cli("export", "--model", trained, "--format", "onnx", "--int8", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["onnx-int8"]  # no temporary folder left behind
+    classifier = TopicClassifier.from_pretrained(out)
+    assert classifier.backend == "onnx" and classifier.model is None
+    assert (classifier.predict_proba(texts).argmax(1) == reference.argmax(1)).mean() >= 0.9
+    article = tmp_path / "a.txt"
+    article.write_text(texts[0], encoding="utf-8")
+    shown = cli("predict", "--model", out, "--json", article)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["label"] == classifier.labels[int(reference[0].argmax())]
+
+
+def test_backend_misuse_is_refused(trained, tmp_path):
+    with pytest.raises(UserError, match="unknown backend"):
+        TopicClassifier.from_pretrained(trained, backend="fp16")
+    out = TopicClassifier.from_pretrained(trained, backend="fp32").save_onnx(tmp_path / "x")
+    with pytest.raises(UserError, match="only ONNX Runtime"):
+        TopicClassifier.from_pretrained(out, backend="bf16")
+    with pytest.raises(UserError, match="cannot be saved"):
+        TopicClassifier.from_pretrained(out).save_pretrained(tmp_path / "y")
+    done = cli("export", "--model", trained, "--int8", "--out", tmp_path / "z")
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "--int8" in done.stderr
+
+
+def test_benchmark_prints_table_and_ratio(trained, tmp_path, monkeypatch):
+    env = {**__import__("os").environ, "ARABIC_TOPICS_CACHE": str(tmp_path / "cache")}
+    out = tmp_path / "bench.json"
+    done = cli("benchmark", "--model", trained, "--data", DATA / "ant", "--n", "20", "--latency-n", "4",
+               "--out", out, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    names = [r["name"] for r in result["rows"]]
+    assert names[:2] == ["pipeline fp32, batch 1", "pipeline fp32, batch 32"]
+    assert {f"ours {b}" for b in ("fp32", "bf16", "onnx", "onnx-int8")} <= set(names)
+    fp32 = next(r for r in result["rows"] if r["name"] == "ours fp32")
+    assert fp32["agreement_with_fp32"] == 1.0 and fp32["docs_per_s"] > 0
+    # The pipeline reads the same head our fp32 reads when a text fits one window: same decisions there.
+    assert 0 <= result["rows"][0]["macro_f1"] <= 1
+    assert done.stdout.strip().splitlines()[-1].startswith("default backend (")
