@@ -210,7 +210,7 @@ def print_table(result: dict) -> None:
           f"{result['windows_read']} windows (≤{result['max_windows']} per article); {result['machine']['threads']} threads")
     print(f"{'':26} {'docs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'macro-F1':>9} {'agree fp32':>10}")
     for r in result["rows"]:
-        fmt = lambda v, spec: format(v, spec) if v is not None else format("-", ">" + spec[:-2])  # noqa: E731
+        fmt = lambda v, spec: format(v, spec) if v is not None else format("-", ">" + spec.split(".")[0])  # noqa: E731
         print(f"{r['name']:26} {r['docs_per_s']:8.1f} {fmt(r['latency_p50_ms'], '8.1f')} "
               f"{fmt(r['latency_p95_ms'], '8.1f')} {r['peak_rss_mb']:12.0f} {r['macro_f1']:9.4f} "
               f"{fmt(r['agreement_with_fp32'], '10.4f')}")

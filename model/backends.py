@@ -3,7 +3,7 @@
 Every backend takes the same padded token-id batches and returns logits, so windows, aggregation and
 thresholds above it are shared:
 - fp32: plain PyTorch, the reference.
-- bf16: PyTorch under bf16 autocast; ~3x fp32 on CPUs with AMX (docs/benchmarks.md).
+- bf16: PyTorch under bf16 autocast; ~3x fp32 on CPUs with AMX, slower than fp32 without (docs/benchmarks.md).
 - onnx: ONNX Runtime, fp32 graph exported from the same weights.
 - onnx-int8: ONNX Runtime with dynamic int8 quantisation of the linear layers (weights int8, activations
   quantised per batch).
@@ -29,7 +29,9 @@ ONNX_FILE = "model.onnx"
 
 
 def default_backend(device: torch.device) -> str:
-    """bf16 where the hardware runs it natively (measured fastest within the accuracy bound here), else fp32."""
+    """bf16 where the hardware runs it fast (AMX, or a GPU with bf16), else fp32: on a CPU without AMX, fp32
+    was the fastest backend within 0.5 macro-F1 point of itself (onnx-int8 was faster but lost 1.4 points;
+    docs/benchmarks.md)."""
     return "bf16" if bf16_available(device) else "fp32"
 
 

@@ -9,13 +9,14 @@ import torch
 
 @functools.lru_cache(maxsize=None)
 def cpu_has_fast_bf16() -> bool:
-    """True on CPUs with AMX or AVX-512 BF16 instructions, where bf16 autocast is ~3x faster than fp32."""
+    """True on CPUs with AMX, where bf16 autocast ran e5-small ~3x faster than fp32. With AVX-512 BF16 alone it
+    ran 1.5x slower than fp32 (23.5 vs 35 windows/s, docs/benchmarks.md), so such CPUs keep fp32."""
     try:
         with open("/proc/cpuinfo") as handle:
             flags = handle.read()
     except OSError:
         return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return "amx_bf16" in flags
 
 
 def cpu_threads() -> int:

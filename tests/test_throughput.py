@@ -54,3 +54,21 @@ def test_time_budget_stops_each_arm(tiny_base, tmp_path):
 def test_bad_options_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="--steps"):
         main(["--data", str(DATA / "ant"), "--steps", "0", "--out", str(tmp_path / "r.json")])
+
+
+PSD_COLUMNS = ["--data", str(DATA / "psd.jsonl"), "--text-column", "text", "--title-column", "title",
+               "--id-column", "id"]
+
+
+def test_multi_label_recipe_is_benchmarked(tiny_base, tmp_path):
+    out = tmp_path / "result.json"
+    main(["--config", str(recipe(tiny_base, tmp_path)), *PSD_COLUMNS, "--label-column", "labels", "--steps", "2",
+          "--dev-n", "8", "--out", str(out)])
+    for arm in json.loads(out.read_text())["arms"].values():
+        assert arm["steps"] == 2 and 0 <= arm["dev_macro_f1"] <= 1
+
+
+def test_partial_label_recipe_is_refused(tiny_base, tmp_path):
+    with pytest.raises(UserError, match="partial-label"):
+        main(["--config", str(recipe(tiny_base, tmp_path)), *PSD_COLUMNS, "--label-column", "section",
+              "--label-map", "training/recipes/psd-topics.yaml", "--out", str(tmp_path / "r.json")])

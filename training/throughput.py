@@ -13,6 +13,9 @@ Arms:
 Both arms train on the same `steps x batch_size` training articles for `--steps` steps, or until `--budget-s`
 seconds have passed (ours' clock starts before its trunk encoding), then score macro-F1 on the same `--dev-n`
 dev articles. docs/s = steps x batch size / seconds; the headline (and the ratio) counts the trunk encoding.
+
+Single-label and multi-label recipes; a partial-label one (annotations, or a label map's `none`) is refused:
+a plain Trainer has no loss that leaves unknown labels out.
 """
 from __future__ import annotations
 
@@ -35,14 +38,13 @@ import transformers
 from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from eval.benchmark import PeakRSS
-from eval.metrics import single_label_scores
-from model import NormalizerConfig, TopicSettings, UserError, prepare_text
+from model import UserError
 from model.atomic import atomic_write_text
 from model.hardware import bf16_available, default_device
 
 from .config import TrainConfig, parse_args
-from .frozen_trunk import CachedFeatures, FrozenTrunk, cache_file_for, collate_features, trunk_features
-from .train import TopicTrainer, build_model, load_splits
+from .train import (TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits, resolve_bf16,
+                    scorer, topic_settings, trainer_inputs)
 
 PROG = "arabic-topics benchmark-train"
 RATIO_LINE = "training throughput ours / plain: {:.2f}×"
@@ -72,6 +74,7 @@ class Workload:
     """What both arms share: the recipe, and its tokenised training and dev articles."""
     config: TrainConfig
     labels: list[str]
+    multi_label: bool
     tokenizer: object
     train: object  # datasets.Dataset: input_ids, attention_mask, labels
     dev: object
@@ -87,23 +90,14 @@ def prepare(config: TrainConfig, steps: int, dev_n: int) -> Workload:
     splits, summary = load_splits(config)
     if len(splits["dev"]) == 0:
         raise UserError("the benchmark scores the dev split: raise --dev-size")
-    if "known" in splits["train"].column_names or isinstance(splits["train"][0]["label"], list):
-        raise UserError("benchmark-train compares single-label recipes; this one is multi-label")
-    labels = sorted(summary["label_counts"]["train"])
-    _, tokenizer, prefix, _ = build_model(config, labels, multi_label=False)
-    settings = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length)
-    label_ids = {lab: i for i, lab in enumerate(labels)}
-
-    # the single-label case of train()'s `encode`, until that is a function of train.py
-    def encode(batch):
-        titles = batch["title"] if config.use_title else [None] * len(batch["text"])
-        texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
-        enc = tokenizer(texts, truncation=True, max_length=config.max_length)
-        enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]  # unseen in training: not scored
-        return enc
-
-    encoded = splits.map(encode, batched=True, remove_columns=splits["train"].column_names, desc="tokenising")
-    return Workload(config, labels, tokenizer, encoded["train"], encoded["dev"])
+    labels, multi_label, partial = label_set(splits, summary)
+    if partial:
+        raise UserError("benchmark-train cannot compare partial-label recipes: a plain Trainer has no loss that "
+                        "leaves unknown labels out")
+    _, tokenizer, prefix, _ = build_model(config, labels, multi_label)
+    settings = topic_settings(config, prefix, multi_label, summary)
+    encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
+    return Workload(config, labels, multi_label, tokenizer, encoded["train"], encoded["dev"])
 
 
 # -------------------------------------------------------------------------------------------- arms
@@ -133,34 +127,24 @@ def arguments(config: TrainConfig, folder: str, steps: int, bf16: bool, **extra)
 
 def run_ours(work: Workload, steps: int, budget_s: float | None) -> dict:
     config = work.config
-    use_bf16 = config.bf16 if config.bf16 is not None else bf16_available(default_device())
+    use_bf16 = resolve_bf16(config)
     with PeakRSS() as rss, tempfile.TemporaryDirectory(prefix="benchmark-train-") as folder:
         set_seed(config.seed)
-        model, tokenizer, _, base_path = build_model(config, work.labels, multi_label=False)
+        model, tokenizer, _, base_path = build_model(config, work.labels, work.multi_label)
         before = embedding_fingerprint(model)
-        trunk = FrozenTrunk(model, config.freeze_layers) if config.freeze_layers else None
         start = time.perf_counter()
         deadline = StopAtDeadline(start + budget_s if budget_s else None)
-        if trunk:  # as train() does it, with a cache file in an empty folder: every article is encoded here
-            cache = cache_file_for(Path(folder) / "trunk-cache", base_path, config.freeze_layers, use_bf16) \
-                if config.feature_cache else None
-            hidden = trunk_features(trunk, list(work.train["input_ids"]), use_bf16, tokenizer.pad_token_id, cache)
-            data = CachedFeatures(hidden, work.train["labels"])
-            model, collator, sampling = trunk.detach(), collate_features, "random"
-        else:
-            data, collator, sampling = work.train, DataCollatorWithPadding(tokenizer), "group_by_length"
+        # as train() runs it, but any trunk cache goes to an empty folder: every article is encoded here
+        inputs = trainer_inputs(model, tokenizer, {"train": work.train}, config.freeze_layers, base_path, use_bf16,
+                                Path(folder) / "trunk-cache" if config.feature_cache else None)
         cache_s = time.perf_counter() - start
-        class_weights = None
-        if config.class_weights:
-            counts = torch.bincount(torch.tensor(work.train["labels"]), minlength=len(work.labels)).float()
-            class_weights = counts.sum() / (len(work.labels) * counts.clamp(min=1))
-        trainer = TopicTrainer(model=model, args=arguments(config, folder, steps, use_bf16,
-                                                           train_sampling_strategy=sampling),
-                               train_dataset=data, data_collator=collator, callbacks=[deadline],
-                               class_weights=class_weights)
+        trainer = TopicTrainer(
+            model=inputs.model, args=arguments(config, folder, steps, use_bf16, train_sampling_strategy=inputs.sampling),
+            train_dataset=inputs.data["train"], data_collator=inputs.collator, callbacks=[deadline],
+            class_weights=class_weights(config, work.train, len(work.labels), work.multi_label))
         trained = trainer.train()
         train_s = time.perf_counter() - start - cache_s
-        model = trunk.reattach() if trunk else trainer.model
+        model = inputs.trunk.reattach() if inputs.trunk else trainer.model
     return _result("ours", work, trainer, trained, deadline, cache_s, train_s, rss.mb, use_bf16,
                    embedding_fingerprint(model) != before, dev_macro_f1(model, work, use_bf16))
 
@@ -170,7 +154,7 @@ def run_plain(work: Workload, steps: int, budget_s: float | None) -> dict:
     with PeakRSS() as rss, tempfile.TemporaryDirectory(prefix="benchmark-train-") as folder:
         set_seed(config.seed)  # the same classification head as ours starts from
         everything = dataclasses.replace(config, freeze_embeddings=False, freeze_layers=0)
-        model, tokenizer, _, _ = build_model(everything, work.labels, multi_label=False)
+        model, tokenizer, _, _ = build_model(everything, work.labels, work.multi_label)
         before = embedding_fingerprint(model)
         start = time.perf_counter()
         deadline = StopAtDeadline(start + budget_s if budget_s else None)
@@ -202,13 +186,13 @@ def embedding_fingerprint(model) -> str:
 
 
 def dev_macro_f1(model, work: Workload, bf16: bool) -> float:
-    """Macro-F1 of the full model on the dev subset, the same way for both arms (each in its own precision)."""
+    """Macro-F1 of the full model on the dev subset, the same way for both arms (each in its own precision), as
+    train() scores its dev split during training."""
     with tempfile.TemporaryDirectory(prefix="benchmark-train-eval-") as folder:
         args = TrainingArguments(output_dir=folder, per_device_eval_batch_size=work.config.eval_batch_size,
                                  bf16=bf16, report_to="none", use_cpu=not torch.cuda.is_available())
         out = Trainer(model=model, args=args, data_collator=DataCollatorWithPadding(work.tokenizer)).predict(work.dev)
-    keep = out.label_ids != -100
-    return single_label_scores(out.label_ids[keep], out.predictions.argmax(-1)[keep])["macro_f1"]
+    return scorer(work.labels, work.multi_label, partial=False)(out)["macro_f1"]
 
 
 # ------------------------------------------------------------------------------------------ report

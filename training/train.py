@@ -14,7 +14,9 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 import datasets
 import numpy as np
@@ -97,6 +99,41 @@ def _label_counts(labels) -> dict:
     return dict(sorted(Counter(flat).items()))
 
 
+def label_set(splits: DatasetDict, summary: dict) -> tuple[list[str], bool, bool]:
+    """The labels to train, whether an article can carry several (multi-label), and whether only some of
+    them are known for each article (partial labels, see partial_labels.py)."""
+    multi_label = isinstance(splits["train"][0]["label"], list)
+    partial = "known" in splits["train"].column_names
+    return sorted(summary["known_counts" if partial else "label_counts"]["train"]), multi_label, partial
+
+
+def topic_settings(config: TrainConfig, prefix: str, multi_label: bool, summary: dict) -> TopicSettings:
+    return TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
+                         multi_label=multi_label, display_names=summary["display_names"])
+
+
+def encode_splits(splits: DatasetDict, tokenizer, settings: TopicSettings, labels: list[str],
+                  use_title: bool) -> DatasetDict:
+    """Token ids and training targets of every split: a label index (single-label), a 0/1 row over `labels`
+    (multi-label), and with partial labels also the row of which entries are known."""
+    partial = "known" in splits["train"].column_names
+    label_ids = {lab: i for i, lab in enumerate(labels)}
+
+    def encode(batch):
+        titles = batch["title"] if use_title else [None] * len(batch["text"])
+        texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
+        enc = tokenizer(texts, truncation=True, max_length=settings.max_length)
+        if partial:
+            enc["labels"], enc["label_mask"] = partial_labels.label_matrices(batch["label"], batch["known"], labels)
+        elif settings.multi_label:
+            enc["labels"] = [[float(lab in set(labs)) for lab in labels] for labs in batch["label"]]
+        else:  # a dev/test label unseen in training cannot be scored against: -100 is ignored by the loss
+            enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]
+        return enc
+
+    return splits.map(encode, batched=True, remove_columns=splits["train"].column_names, desc="tokenising")
+
+
 # ------------------------------------------------------------------------------------------- model
 def build_model(config: TrainConfig, labels: list[str], multi_label: bool):
     base_path, prefix = resolve_base(config.base)
@@ -126,6 +163,72 @@ def freeze(model, config: TrainConfig) -> None:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     log.info("trainable parameters: %.1fM of %.1fM", trainable / 1e6, total / 1e6)
+
+
+def resolve_bf16(config: TrainConfig) -> bool:
+    """The recipe's bf16 setting; unset, bf16 wherever the device runs it natively."""
+    return config.bf16 if config.bf16 is not None else bf16_available(default_device())
+
+
+class TrainerInputs(NamedTuple):
+    model: torch.nn.Module  # what the Trainer trains: the whole model, or with a frozen trunk its trainable top
+    data: Mapping  # split name -> dataset
+    collator: Callable
+    sampling: str  # the Trainer's train_sampling_strategy
+    trunk: FrozenTrunk | None  # to reattach() once training is done
+
+
+def trainer_inputs(model, tokenizer, encoded: Mapping, n_frozen: int, base_path: str, bf16: bool,
+                   cache_folder: str | Path | None, processes: PartialState | None = None) -> TrainerInputs:
+    """With frozen lower layers, these run once per article, not once per step (see frozen_trunk.py): the
+    Trainer gets the model's trainable top and the trunk's outputs. Otherwise the whole model and token ids."""
+    if not n_frozen:
+        return TrainerInputs(model, encoded, DataCollatorWithPadding(tokenizer), "group_by_length", None)
+    trunk = FrozenTrunk(model, n_frozen)
+    data = trunk_datasets(trunk, encoded, base_path, bf16, tokenizer.pad_token_id, cache_folder, processes)
+    return TrainerInputs(trunk.detach(), data, collate_features, "random", trunk)
+
+
+def trunk_datasets(trunk: FrozenTrunk, encoded: Mapping, base_path: str, bf16: bool, pad_id: int,
+                   cache_folder: str | Path | None, processes: PartialState | None) -> dict[str, CachedFeatures]:
+    """The trunk's outputs for every split's articles, encoded in one pass over all of them, read from and
+    added to a cache file in `cache_folder` if one is given; `processes` is None for a single process."""
+    cache = cache_file_for(cache_folder, base_path, trunk.n_frozen, bf16) if cache_folder else None
+    ids = {name: list(part["input_ids"]) for name, part in encoded.items()}
+    # With a cache the main process encodes and writes it, and the others then read it back; without one,
+    # each process encodes the articles itself, all at once.
+    with processes.main_process_first() if processes and cache else contextlib.nullcontext():
+        hidden = iter(trunk_features(trunk, [x for part in ids.values() for x in part], bf16, pad_id, cache,
+                                     write_cache=not processes or processes.is_main_process))
+    return {name: CachedFeatures([next(hidden) for _ in ids[name]], part["labels"],
+                                 part["label_mask"] if "label_mask" in part.column_names else None)
+            for name, part in encoded.items()}
+
+
+def class_weights(config: TrainConfig, train: datasets.Dataset, n_labels: int,
+                  multi_label: bool) -> torch.Tensor | None:
+    """Cross-entropy weights by inverse label frequency, with the class_weights option (single-label only)."""
+    if not config.class_weights or multi_label:
+        return None
+    counts = np.bincount(train["labels"], minlength=n_labels).astype(np.float32)
+    return torch.tensor(counts.sum() / (n_labels * np.maximum(counts, 1)))
+
+
+def scorer(labels: list[str], multi_label: bool, partial: bool) -> Callable:
+    """The Trainer's compute_metrics: logits above 0 are the predicted labels of a multi-label model."""
+
+    def compute_metrics(prediction):
+        logits, gold = prediction.predictions, prediction.label_ids
+        if partial:
+            gold, mask = gold
+            scores = masked_multi_label_scores(gold.astype(int), (logits > 0).astype(int), mask, labels)
+            return {k: v for k, v in scores.items() if k != "per_label_f1"}
+        if multi_label:
+            return multi_label_scores(gold.astype(int), (logits > 0).astype(int))
+        keep = gold != -100
+        return single_label_scores(gold[keep], logits.argmax(-1)[keep])
+
+    return compute_metrics
 
 
 class TopicTrainer(Trainer):
@@ -238,56 +341,13 @@ def train(config: TrainConfig) -> Path:
     splits, summary = load_splits(config)
     if len(splits["dev"]) == 0:
         raise UserError("training needs a dev split (for model selection); raise --dev-size")
-    multi_label = isinstance(splits["train"][0]["label"], list)
-    partial = "known" in splits["train"].column_names
-    labels = sorted(summary["known_counts" if partial else "label_counts"]["train"])
+    labels, multi_label, partial = label_set(splits, summary)
     model, tokenizer, prefix, base_path = build_model(config, labels, multi_label)
-    settings = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
-                             multi_label=multi_label, display_names=summary["display_names"])
-    label_ids = {lab: i for i, lab in enumerate(labels)}
-
-    def encode(batch):
-        titles = batch["title"] if config.use_title else [None] * len(batch["text"])
-        texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
-        enc = tokenizer(texts, truncation=True, max_length=config.max_length)
-        if partial:
-            enc["labels"], enc["label_mask"] = partial_labels.label_matrices(batch["label"], batch["known"], labels)
-        elif multi_label:
-            enc["labels"] = [[float(lab in set(labs)) for lab in labels] for labs in batch["label"]]
-        else:  # a dev/test label unseen in training cannot be scored against: -100 is ignored by the loss
-            enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]
-        return enc
-
-    encoded = splits.map(encode, batched=True, remove_columns=splits["train"].column_names,
-                         desc="tokenising")
-
-    def compute_metrics(prediction):
-        logits, gold = prediction.predictions, prediction.label_ids
-        if partial:
-            gold, mask = gold
-            scores = masked_multi_label_scores(gold.astype(int), (logits > 0).astype(int), mask, labels)
-            return {k: v for k, v in scores.items() if k != "per_label_f1"}
-        if multi_label:
-            return multi_label_scores(gold.astype(int), (logits > 0).astype(int))
-        keep = gold != -100
-        return single_label_scores(gold[keep], logits.argmax(-1)[keep])
-
-    use_bf16 = config.bf16 if config.bf16 is not None else bf16_available(default_device())
-    trunk = FrozenTrunk(model, config.freeze_layers) if config.freeze_layers else None
-    if trunk:  # the frozen lower layers run once per article, not once per step (see frozen_trunk.py)
-        cache = cache_file_for(config.feature_cache, base_path, config.freeze_layers, use_bf16) \
-            if config.feature_cache else None
-        ids = {name: list(part["input_ids"]) for name, part in encoded.items()}
-        # With a cache the main process encodes and writes it, and the others then read it back; without one,
-        # each process encodes the articles itself, all at once.
-        with processes.main_process_first() if cache else contextlib.nullcontext():
-            hidden = iter(trunk_features(trunk, [x for part in ids.values() for x in part], use_bf16,
-                                         tokenizer.pad_token_id, cache, write_cache=processes.is_main_process))
-        data = {name: CachedFeatures([next(hidden) for _ in ids[name]], encoded[name]["labels"],
-                                     encoded[name]["label_mask"] if partial else None) for name in ids}
-        model, collator, sampling = trunk.detach(), collate_features, "random"
-    else:
-        data, collator, sampling = encoded, DataCollatorWithPadding(tokenizer), "group_by_length"
+    settings = topic_settings(config, prefix, multi_label, summary)
+    encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
+    use_bf16 = resolve_bf16(config)
+    inputs = trainer_inputs(model, tokenizer, encoded, config.freeze_layers, base_path, use_bf16,
+                            config.feature_cache, processes)
     per_epoch = config.eval_every is None
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
@@ -297,7 +357,7 @@ def train(config: TrainConfig) -> Path:
         eval_steps=config.eval_every, save_steps=config.eval_every, logging_steps=10,
         load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
         save_total_limit=2, bf16=use_bf16, seed=config.seed, data_seed=config.seed, report_to="none",
-        use_cpu=not torch.cuda.is_available(), train_sampling_strategy=sampling,
+        use_cpu=not torch.cuda.is_available(), train_sampling_strategy=inputs.sampling,
         label_names=["labels", "label_mask"] if partial else ["labels"], dataloader_num_workers=0,
         # Distributed runs. Our losses are means over a process's batch, and DDP averages the gradients, so
         # together they are the mean over the whole batch; the Trainer's token averaging would multiply the
@@ -305,16 +365,13 @@ def train(config: TrainConfig) -> Path:
         # tokens. And every trainable parameter takes part in each step (frozen ones are not synchronised at
         # all), so DDP's per-step search for unused ones would be wasted work.
         average_tokens_across_devices=False, ddp_find_unused_parameters=False)
-    class_weights = None
-    if config.class_weights and not multi_label:
-        counts = np.bincount(encoded["train"]["labels"], minlength=len(labels)).astype(np.float32)
-        class_weights = torch.tensor(counts.sum() / (len(labels) * np.maximum(counts, 1)))
     interrupt = StopOnInterrupt()
     callbacks = [interrupt] + ([EarlyStoppingCallback(config.early_stopping_patience)]
                                if config.early_stopping_patience else [])
-    trainer = TopicTrainer(model=model, args=args, train_dataset=data["train"], eval_dataset=data["dev"],
-                           data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
-                           class_weights=class_weights)
+    trainer = TopicTrainer(model=inputs.model, args=args, train_dataset=inputs.data["train"],
+                           eval_dataset=inputs.data["dev"], data_collator=inputs.collator,
+                           compute_metrics=scorer(labels, multi_label, partial), callbacks=callbacks,
+                           class_weights=class_weights(config, encoded["train"], len(labels), multi_label))
     with interrupt.catching():
         trainer.train(resume_from_checkpoint=last_complete_checkpoint(out / "checkpoints") if config.resume else None)
     if interrupt.interrupted:
@@ -322,7 +379,7 @@ def train(config: TrainConfig) -> Path:
                                   f"{out / 'checkpoints'}; continue with the same command and --resume")
 
     metrics = {}
-    dev_out = trainer.predict(data["dev"], metric_key_prefix="dev")
+    dev_out = trainer.predict(inputs.data["dev"], metric_key_prefix="dev")
     if multi_label:
         probs = torch.sigmoid(torch.from_numpy(dev_out.predictions)).numpy()
         if partial:
@@ -333,13 +390,13 @@ def train(config: TrainConfig) -> Path:
         settings.thresholds = dict(zip(labels, map(float, tuned)))
     metrics["dev"] = _scores(dev_out, multi_label, settings, labels)
     if len(encoded["test"]):
-        metrics["test"] = _scores(trainer.predict(data["test"], metric_key_prefix="test"), multi_label,
+        metrics["test"] = _scores(trainer.predict(inputs.data["test"], metric_key_prefix="test"), multi_label,
                                   settings, labels)
     metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
     # the effective batch is batch_size x processes: a run is only reproduced with the same number of them
     metrics["training"] = {"processes": processes.num_processes, "steps": trainer.state.global_step,
                            "batch_size": config.batch_size * processes.num_processes}
-    model = trunk.reattach() if trunk else trainer.model
+    model = inputs.trunk.reattach() if inputs.trunk else trainer.model
     classifier = TopicClassifier(model.float(), tokenizer, settings)
     if processes.is_main_process:
         save_final(out, classifier, config, summary, metrics)
