@@ -23,6 +23,8 @@ from sklearn.linear_model import LogisticRegression
 from model import TopicClassifier, UserError, delta
 from model.inputs import input_error
 
+from .partial_labels import jsonl_records
+
 MIN_EACH = 2
 
 
@@ -69,18 +71,8 @@ def add_label(classifier: TopicClassifier, label: str, weights: np.ndarray, bias
 def read_examples(path: str | Path) -> tuple[list[str], list[str | None], np.ndarray]:
     """JSONL: {"text": ..., "title": optional, "label": 1 for an example of the label, 0 for a counter-example}."""
     texts, titles, positive = [], [], []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read examples ({exc.__class__.__name__})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or record.get("label") not in (0, 1):
+    for n, record in jsonl_records(path, "examples"):
+        if record.get("label") not in (0, 1):
             raise UserError(f"{path}:{n}: each line needs \"text\" and \"label\" 1 (example) or 0 (counter-example)")
         if (problem := input_error(record.get("text"))) is not None:
             raise UserError(f"{path}:{n}: {problem}")
@@ -91,7 +83,8 @@ def read_examples(path: str | Path) -> tuple[list[str], list[str | None], np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="arabic-topics add-label", description="Add a label to a multi-label model from a handful of examples.")
+    parser = argparse.ArgumentParser(prog="arabic-topics add-label",
+                                     description="Add a label to a multi-label model from a handful of examples.")
     parser.add_argument("--model", required=True, help="multi-label model directory (full or light delta)")
     parser.add_argument("--label", required=True, help="the new label's key, e.g. health")
     parser.add_argument("--display-name", help="its display name, e.g. صحة")

@@ -16,13 +16,13 @@ from datasets import Dataset, List, Value
 from model import UserError
 
 
-def read_annotations(path: str | Path) -> dict[str, dict[str, int]]:
-    """JSONL, one article per line: "id" plus 0/1 fields, one per label (other fields are ignored)."""
-    annotations = {}
+def jsonl_records(path: str | Path, what: str):
+    """(line number, JSON object) for each non-blank line of a small JSONL file; an unreadable file or line
+    stops with one line naming it."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read annotations ({exc.__class__.__name__})") from None
+        raise UserError(f"{path}: cannot read {what} ({exc.__class__.__name__})") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -30,6 +30,15 @@ def read_annotations(path: str | Path) -> dict[str, dict[str, int]]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UserError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}:{n}: expected a JSON object")
+        yield n, record
+
+
+def read_annotations(path: str | Path) -> dict[str, dict[str, int]]:
+    """JSONL, one article per line: "id" plus 0/1 fields, one per label (other fields are ignored)."""
+    annotations = {}
+    for n, record in jsonl_records(path, "annotations"):
         if "id" not in record:
             raise UserError(f"{path}:{n}: no \"id\" field")
         annotations[str(record["id"])] = {k: int(v) for k, v in record.items()
