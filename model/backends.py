@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import warnings
 from pathlib import Path
 
@@ -89,9 +90,13 @@ def export_onnx(model, path: Path, int8: bool) -> None:
     if int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        import logging
-        logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" advice is for CNNs
-        quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # it logs "consider pre-processing" (advice for CNNs) on the root logger
+        try:
+            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
         fp32.unlink()
 
 
