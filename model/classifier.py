@@ -179,8 +179,7 @@ class TopicClassifier:
             raise UserError("an ONNX-exported model cannot be saved as a PyTorch checkpoint; keep its directory")
         with atomic_directory(path) as tmp:
             self.model.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
-            (tmp / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
+            self._save_reading(tmp)
 
     def save_onnx(self, path: str | Path, int8: bool = False) -> Path:
         """Write an ONNX model directory atomically (model.onnx, config.json with id2label, tokenizer,
@@ -190,9 +189,13 @@ class TopicClassifier:
         with atomic_directory(path) as tmp:
             backends.export_onnx(self.model, tmp / backends.ONNX_FILE, int8)
             self.model.config.save_pretrained(tmp)
-            self.tokenizer.save_pretrained(tmp)
-            (tmp / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
+            self._save_reading(tmp)
         return Path(path)
+
+    def _save_reading(self, folder: Path) -> None:
+        """What every model directory needs besides its weights to read a text as in training."""
+        self.tokenizer.save_pretrained(folder)
+        (folder / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
 
     # ------------------------------------------------------------------------------------- inference
     def windows(self, text: str, title: str | None = None) -> list[list[int]]:
@@ -228,7 +231,9 @@ class TopicClassifier:
         """Raw scores, one row per text; a long text's windows are aggregated (settings.aggregate)."""
         return self._logits(texts, titles, batch_size)[0]
 
-    def _logits(self, texts, titles, batch_size) -> tuple[np.ndarray, list[bool]]:
+    def _read_all(self, texts, titles) -> tuple[list[list[int]], np.ndarray, list[bool]]:
+        """(every text's windows in one list, the index of the text each window belongs to, whether each text
+        goes on beyond its windows)."""
         titles = titles if titles is not None else [None] * len(texts)
         windows, owner, truncated = [], [], []
         for n, (text, title) in enumerate(zip(texts, titles)):
@@ -236,8 +241,11 @@ class TopicClassifier:
             windows.extend(read)
             owner.extend([n] * len(read))
             truncated.append(cut)
-        scores = aggregate_windows(self.score_windows(windows, batch_size), np.asarray(owner, dtype=np.int64),
-                                   len(texts), self.settings.aggregate)
+        return windows, np.asarray(owner, dtype=np.int64), truncated
+
+    def _logits(self, texts, titles, batch_size) -> tuple[np.ndarray, list[bool]]:
+        windows, owner, truncated = self._read_all(texts, titles)
+        scores = aggregate_windows(self.score_windows(windows, batch_size), owner, len(texts), self.settings.aggregate)
         return scores, truncated
 
     def score_windows(self, windows: list[list[int]], batch_size: int = 32) -> np.ndarray:
@@ -263,12 +271,7 @@ class TopicClassifier:
     def head_features(self, texts: Sequence[str], titles=None, batch_size: int = 32) -> np.ndarray:
         """What the head's last linear layer reads, one row per text, averaged over its windows (the mean
         of the logits is that layer applied to this mean). A new label is fitted on it (training/add_label.py)."""
-        titles = titles if titles is not None else [None] * len(texts)
-        windows, owner = [], []
-        for n, (text, title) in enumerate(zip(texts, titles)):
-            read = self.windows(text, title)
-            windows.extend(read)
-            owner.extend([n] * len(read))
+        windows, owner, _ = self._read_all(texts, titles)
         order = np.argsort([len(w) for w in windows], kind="stable")
         captured = []
         handle = self.head_layer().register_forward_hook(lambda m, args, out: captured.append(args[0].float()))
@@ -278,7 +281,7 @@ class TopicClassifier:
             handle.remove()
         features = np.zeros((len(windows), captured[0].shape[1]), dtype=np.float32)
         features[order] = torch.cat(captured).cpu().numpy()
-        return aggregate_windows(features, np.asarray(owner, dtype=np.int64), len(texts), "mean")
+        return aggregate_windows(features, owner, len(texts), "mean")
 
     def _probabilities(self, logits: np.ndarray) -> np.ndarray:
         logits = torch.from_numpy(logits)
