@@ -28,8 +28,9 @@ def baseline_texts(dataset) -> list[str]:
 
 
 class TfidfBaseline:
-    def __init__(self, C: float = 1.0):
+    def __init__(self, C: float = 1.0, class_weight: str | None = None):
         self.C = C
+        self.class_weight = class_weight  # "balanced" for a handful of examples without the label's frequency
         self.vectorizer = TfidfVectorizer(**VECTORIZER)
         self.labels: list[str] = []
         self.multi_label = False
@@ -46,11 +47,11 @@ class TfidfBaseline:
             binarizer = MultiLabelBinarizer()
             Y = binarizer.fit_transform(labels)
             self.labels = [str(c) for c in binarizer.classes_]
-            estimators = OneVsRestClassifier(LinearSVC(C=self.C)).fit(X, Y).estimators_
+            estimators = OneVsRestClassifier(LinearSVC(C=self.C, class_weight=self.class_weight)).fit(X, Y).estimators_
             self.coef = np.vstack([e.coef_ for e in estimators]).astype(np.float32)
             self.intercept = np.concatenate([e.intercept_ for e in estimators]).astype(np.float32)
         else:
-            svm = LinearSVC(C=self.C).fit(X, list(labels))
+            svm = LinearSVC(C=self.C, class_weight=self.class_weight).fit(X, list(labels))
             self.labels = [str(c) for c in svm.classes_]
             coef, intercept = svm.coef_, svm.intercept_
             if len(self.labels) == 2:  # sklearn keeps one row for two classes: spell out both

@@ -11,9 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
-from sklearn.svm import LinearSVC
 
 from model import TopicClassifier, UserError
 from model.atomic import atomic_write_text
@@ -21,7 +19,7 @@ from training.add_label import fit_label
 from training.corpus import TableColumns, read_corpus
 from training.partial_labels import read_annotations, read_ids
 
-from .baseline import VECTORIZER, TfidfBaseline, baseline_texts
+from .baseline import TfidfBaseline, baseline_texts
 
 
 def annotated_articles(data: str, annotations: str, label: str):
@@ -43,10 +41,8 @@ def annotated_articles(data: str, annotations: str, label: str):
 
 
 def tfidf_f1(train_texts, train_y, test_texts, test_y) -> float:
-    vectorizer = TfidfVectorizer(**VECTORIZER)
-    svm = LinearSVC(class_weight="balanced").fit(vectorizer.fit_transform(TfidfBaseline._prepare(train_texts)),
-                                                 train_y)
-    return float(f1_score(test_y, svm.predict(vectorizer.transform(TfidfBaseline._prepare(test_texts)))))
+    baseline = TfidfBaseline(class_weight="balanced").fit(train_texts, list(train_y))
+    return float(f1_score(test_y, [int(p) for p in baseline.predict(test_texts)]))
 
 
 def few_shot(model_dir: str | Path, data: str, annotations: str, label: str, test_ids: str, out_dir: str | Path,
