@@ -43,8 +43,8 @@ from model.atomic import atomic_write_text
 from model.hardware import bf16_available, default_device
 
 from .config import TrainConfig, parse_args
-from .train import (TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits, resolve_bf16,
-                    scorer, topic_settings, trainer_inputs)
+from .train import (TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits, optimisation,
+                    resolve_bf16, scorer, topic_settings, trainer_inputs)
 
 PROG = "arabic-topics benchmark-train"
 RATIO_LINE = "training throughput ours / plain: {:.2f}×"
@@ -116,11 +116,8 @@ class StopAtDeadline(TrainerCallback):
 def arguments(config: TrainConfig, folder: str, steps: int, bf16: bool, **extra) -> TrainingArguments:
     """train()'s optimisation settings, for `steps` steps with no evaluation or checkpoint in between."""
     return TrainingArguments(
-        output_dir=folder, max_steps=steps, learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
-        weight_decay=config.weight_decay, warmup_steps=config.warmup_ratio, lr_scheduler_type="linear",
-        eval_strategy="no", save_strategy="no", logging_strategy="no", bf16=bf16, seed=config.seed,
-        data_seed=config.seed, report_to="none", use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+        output_dir=folder, max_steps=steps, **optimisation(config, bf16),
+        eval_strategy="no", save_strategy="no", logging_strategy="no",
         # every step then reads exactly batch_size articles, also when a small corpus ends an epoch early
         dataloader_drop_last=True, **extra)
 

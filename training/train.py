@@ -170,6 +170,16 @@ def resolve_bf16(config: TrainConfig) -> bool:
     return config.bf16 if config.bf16 is not None else bf16_available(default_device())
 
 
+def optimisation(config: TrainConfig, bf16: bool) -> dict:
+    """The TrainingArguments every run of a recipe shares (train, and both arms of benchmark-train):
+    optimiser, schedule, batch sizes, precision, seeds, device."""
+    return dict(learning_rate=config.learning_rate, per_device_train_batch_size=config.batch_size,
+                per_device_eval_batch_size=config.eval_batch_size, weight_decay=config.weight_decay,
+                warmup_steps=config.warmup_ratio, lr_scheduler_type="linear", bf16=bf16, seed=config.seed,
+                data_seed=config.seed, report_to="none", use_cpu=not torch.cuda.is_available(),
+                dataloader_num_workers=0)
+
+
 class TrainerInputs(NamedTuple):
     model: torch.nn.Module  # what the Trainer trains: the whole model, or with a frozen trunk its trainable top
     data: Mapping  # split name -> dataset
@@ -350,15 +360,12 @@ def train(config: TrainConfig) -> Path:
                             config.feature_cache, processes)
     per_epoch = config.eval_every is None
     args = TrainingArguments(
-        output_dir=str(out / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
-        weight_decay=config.weight_decay, warmup_steps=config.warmup_ratio, lr_scheduler_type="linear",
+        output_dir=str(out / "checkpoints"), num_train_epochs=config.epochs, **optimisation(config, use_bf16),
         eval_strategy="epoch" if per_epoch else "steps", save_strategy="epoch" if per_epoch else "steps",
         eval_steps=config.eval_every, save_steps=config.eval_every, logging_steps=10,
         load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
-        save_total_limit=2, bf16=use_bf16, seed=config.seed, data_seed=config.seed, report_to="none",
-        use_cpu=not torch.cuda.is_available(), train_sampling_strategy=inputs.sampling,
-        label_names=["labels", "label_mask"] if partial else ["labels"], dataloader_num_workers=0,
+        save_total_limit=2, train_sampling_strategy=inputs.sampling,
+        label_names=["labels", "label_mask"] if partial else ["labels"],
         # Distributed runs. Our losses are means over a process's batch, and DDP averages the gradients, so
         # together they are the mean over the whole batch; the Trainer's token averaging would multiply the
         # loss (and gradients) by the number of processes, as it expects a loss divided by all processes'
