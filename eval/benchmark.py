@@ -15,19 +15,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import psutil
-import torch
 
 from model import TopicClassifier, UserError, prepare_text
 from model.atomic import atomic_write_text
 from model.backends import BACKENDS, default_backend
-from model.hardware import cpu_threads, default_device
+from model.hardware import default_device, describe_machine
 
 from .metrics import masked_multi_label_scores, single_label_scores
 
@@ -188,8 +186,7 @@ def benchmark(model_dir: str | Path, data: str, n: int = 1000, latency_n: int = 
         "model": str(model_dir), "data": str(data), "documents": len(texts),
         "max_length": reference.settings.max_length, "max_windows": reference.settings.max_windows,
         "windows_read": int(sum(len(reference.windows(t, ti)) for t, ti in zip(texts, titles))),
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": cpu_threads(),
-                    "torch": torch.__version__, "python": platform.python_version()},
+        "machine": describe_machine(),
         "rows": rows, "default_backend": default,
         "ratio_default_vs_best_baseline": ours["docs_per_s"] / best_baseline if ours else None,
         "macro_f1_drop_vs_fp32": (next(r["macro_f1"] for r in rows if r["name"] == "ours fp32") - ours["macro_f1"]

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 
 import torch
+import transformers
 
 
 @functools.lru_cache(maxsize=None)
@@ -32,3 +34,18 @@ def bf16_available(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_fast_bf16()
+
+
+def describe_machine() -> dict:
+    """What a benchmark ran on, recorded with its figures: CPU model, cores, threads, device, versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    device = default_device()
+    return {"cpu": cpu, "threads": cpu_threads(), "torch_threads": torch.get_num_threads(), "device": str(device),
+            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
+            "fast_bf16": bf16_available(device), "torch": torch.__version__,
+            "transformers": transformers.__version__, "python": platform.python_version()}

@@ -26,7 +26,6 @@ import gc
 import hashlib
 import json
 import logging
-import platform
 import shlex
 import sys
 import tempfile
@@ -34,13 +33,12 @@ import time
 from pathlib import Path
 
 import torch
-import transformers
 from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from eval.benchmark import PeakRSS
 from model import UserError
 from model.atomic import atomic_write_text
-from model.hardware import bf16_available, default_device
+from model.hardware import describe_machine
 
 from .config import TrainConfig, parse_args
 from .train import (TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits, optimisation,
@@ -193,20 +191,6 @@ def dev_macro_f1(model, work: Workload, bf16: bool) -> float:
 
 
 # ------------------------------------------------------------------------------------------ report
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    device = default_device()
-    return {"cpu": cpu, "torch_threads": torch.get_num_threads(), "device": str(device),
-            "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,
-            "bf16_available": bf16_available(device), "torch": torch.__version__,
-            "transformers": transformers.__version__, "python": platform.python_version()}
-
-
 def benchmark(config: TrainConfig, steps: int, budget_s: float | None, dev_n: int) -> dict:
     work = prepare(config, steps, dev_n)
     arms = []
@@ -214,7 +198,7 @@ def benchmark(config: TrainConfig, steps: int, budget_s: float | None, dev_n: in
         arms.append(run(work, steps, budget_s))
         gc.collect()  # the first arm's model and features go before the second is measured
     ours, plain = arms
-    return {"date": datetime.date.today().isoformat(), "machine": machine(),
+    return {"date": datetime.date.today().isoformat(), "machine": describe_machine(),
             "recipe": {"data": config.data, "base": config.base, "max_length": config.max_length,
                        "batch_size": config.batch_size, "learning_rate": config.learning_rate, "seed": config.seed,
                        "freeze_layers": config.freeze_layers, "label_map": config.label_map},
