@@ -19,8 +19,11 @@ from training.corpus import read_corpus
 from .conftest import DATA
 
 PROCESSES = 2
+# Enough steps (~100) that the Ctrl-C sent once checkpoint 6 exists, which torchrun passes on after up to a
+# monitor interval, still lands mid-run: with 24 steps the tiny run could finish first (seen in CI).
+EPOCHS = 50
 SETTINGS = ["--data", str(DATA / "ant"), "--max-length", "64", "--batch-size", "8", "--learning-rate", "1e-3",
-            "--dev-size", "0.2", "--test-size", "0.2", "--seed", "0", "--epochs", "12", "--eval-every", "6",
+            "--dev-size", "0.2", "--test-size", "0.2", "--seed", "0", "--epochs", str(EPOCHS), "--eval-every", "6",
             "--early-stopping-patience", "0"]
 MODEL_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "topic_config.json",
                "training_config.yaml", "data_summary.json", "metrics.json", "README.md"}
@@ -68,7 +71,7 @@ def test_two_processes_train_one_model_that_loads_and_predicts(distributed):
     train_size = json.loads((out / "data_summary.json").read_text())["split"]["train"]
     # each process takes 8 articles of every step: half the steps a single process takes for the same epochs
     assert metrics["training"] == {"processes": PROCESSES, "batch_size": 8 * PROCESSES,
-                                   "steps": 12 * math.ceil(train_size / (8 * PROCESSES))}
+                                   "steps": EPOCHS * math.ceil(train_size / (8 * PROCESSES))}
     assert 0 <= metrics["dev"]["macro_f1"] <= 1 and 0 <= metrics["test"]["accuracy"] <= 1
     assert MODEL_FILES <= {p.name for p in out.iterdir()}
     clf = TopicClassifier.from_pretrained(out)
