@@ -1,4 +1,5 @@
 """Shared fixtures. Every test runs offline on the real samples committed in tests/data (see PROVENANCE.md)."""
+import signal
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,10 @@ def partial_model(tiny_base, half_annotated, tmp_path_factory):
     return train(tiny_config(tiny_base, out, data=str(DATA / "psd.jsonl"), text_column="text", title_column="title",
                              label_column="section", id_column="id", label_map=RECIPE_MAP, annotations=str(path),
                              freeze_layers=1, dev_size=0.25, test_size=0.25))
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that must react to Ctrl-C as in a terminal. A shell without job control (`nohup
+    ... &`, some CI runners) starts its background jobs with SIGINT ignored and children inherit that; Python
+    then never raises KeyboardInterrupt, and torchrun never passes the signal on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -15,7 +15,7 @@ from model.batch_predict import predict_corpus, read_articles, shard_of
 from training.cli import main
 from training.corpus import read_corpus
 
-from .conftest import DATA
+from .conftest import DATA, default_sigint
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +107,8 @@ def predict_command(model, corpus, out, batch_size=4):
 def feed_then_signal(command, fifo, out, lines, wait_for_lines, sig=signal.SIGKILL, timeout=300):
     """Start `command` reading `fifo`, write `lines` into it and keep it open (so the run cannot finish),
     send `sig` once `out` holds `wait_for_lines` lines, return the ended process."""
-    # The child must not inherit an ignored SIGINT (as under `nohup ... &` or a CI runner that starts jobs in
-    # the background): Python only turns SIGINT into KeyboardInterrupt when it starts with the default action.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=default_sigint)
     deadline = time.monotonic() + timeout
     while True:  # opening a FIFO for writing fails (ENXIO) until the reader has opened it
         assert process.poll() is None, process.stderr.read()[-2000:]

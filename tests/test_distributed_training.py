@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from model import TopicClassifier
 from training.corpus import read_corpus
 
-from .conftest import DATA
+from .conftest import DATA, default_sigint
 
 PROCESSES = 2
 EPOCHS = 12
@@ -40,11 +40,9 @@ def launch(base, out, *extra):
     # folder, so that anything written beside the output shows; `python -m` puts that folder first on
     # sys.path, hence an output name that is no module name (a folder "model" would hide the package).
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    # SIGINT at its default action, as in a terminal: a launch in the background (nohup, some CI runners)
-    # hands on an ignored SIGINT, and then torchrun never passes the Ctrl-C on (seen in CI)
     return subprocess.Popen(command(base, out, *extra), cwd=out.parent, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=default_sigint)
 
 
 def run(base, out, *extra):

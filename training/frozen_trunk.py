@@ -88,7 +88,7 @@ def trunk_features(trunk: FrozenTrunk, input_ids: list[list[int]], bf16: bool, p
     """Trunk outputs for each article; with `cache_file`, articles already encoded by an earlier run (same
     base, frozen depth and token ids) are read back instead of recomputed, and new ones are added to it
     (unless `write_cache` is false: in a distributed run only the main process writes it)."""
-    keys = [hashlib.sha1(np.asarray(ids, dtype=np.int32).tobytes()).hexdigest() for ids in input_ids]
+    keys = [cache_key(ids) for ids in input_ids]
     found: dict[str, torch.Tensor] = {}
     if cache_file and cache_file.is_file():
         with safe_open(str(cache_file), framework="pt") as stored:
@@ -102,6 +102,11 @@ def trunk_features(trunk: FrozenTrunk, input_ids: list[list[int]], bf16: bool, p
         if cache_file and write_cache:
             _add_to_cache(cache_file, dict(zip(todo, new)))
     return [found[key] for key in keys]
+
+
+def cache_key(input_ids: list[int]) -> str:
+    """An article's entry in the cache: its token ids, so a changed text, prefix or max length is a new entry."""
+    return hashlib.sha1(np.asarray(input_ids, dtype=np.int32).tobytes()).hexdigest()
 
 
 def _add_to_cache(cache_file: Path, new: dict[str, torch.Tensor]) -> None:

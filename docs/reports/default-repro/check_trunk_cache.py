@@ -3,7 +3,6 @@ articles through the frozen layers, from the base, and compare with the cached h
 
 python docs/reports/default-repro/check_trunk_cache.py ../shared/datasets/ant-multisource-v2.1 [N]
 """
-import hashlib
 import sys
 
 import numpy as np
@@ -11,7 +10,7 @@ import torch
 from safetensors import safe_open
 
 from training.config import parse_args
-from training.frozen_trunk import FrozenTrunk, cache_file_for
+from training.frozen_trunk import FrozenTrunk, cache_file_for, cache_key
 from training.train import build_model, encode_splits, label_set, load_splits, resolve_bf16, topic_settings
 
 data, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300
@@ -30,7 +29,7 @@ diffs, cosines, missing = [], [], 0
 with safe_open(str(cache), framework="pt") as stored:
     keys = set(stored.keys())
     for x, h in zip(ids, fresh):
-        key = hashlib.sha1(np.asarray(x, dtype=np.int32).tobytes()).hexdigest()
+        key = cache_key(x)
         if key not in keys:
             missing += 1
             continue
