@@ -22,6 +22,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     protocol.add_argument("--few-shot", metavar="LABEL",
                           help="fit LABEL (one the model has not seen) from k annotated examples as add-label does, "
                           "and score it on --test-ids (needs --annotations)")
+    protocol.add_argument("--as-topics", metavar="LABEL_MAP",
+                          help="score a multi-label model as a single-label topic classifier on the random part "
+                          "of its split, gold labels from LABEL_MAP, beside the baseline")
+    parser.add_argument("--residual", metavar="TOPIC",
+                        help="with --as-topics: the topic of articles none of the other topics fits (politics for "
+                        "the ANT mapping); it scores 1 - the highest of them")
     parser.add_argument("--annotations", help="with --few-shot: JSONL of 0/1 labels per article id")
     parser.add_argument("--test-ids", help="with --few-shot: the ids kept for testing")
     parser.add_argument("--apply", action="store_true",
@@ -53,6 +59,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 0
     elif args.long_articles:
         protocols.long_articles(args.model, args.data, args.out, args.apply, args.batch_size)
+    elif args.as_topics:
+        if not args.residual:
+            raise UserError("--as-topics needs --residual TOPIC (e.g. --residual politics)")
+        _print(protocols.as_topics(args.model, args.data, args.as_topics, args.residual, args.out,
+                                   args.baseline, args.batch_size))
     elif args.cross_corpus:
         _print(protocols.cross_corpus(args.model, args.data, args.label_map, args.out, args.baseline,
                                       args.batch_size))

@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 from datasets import concatenate_datasets
 from joblib import Parallel, delayed
 
@@ -20,7 +21,8 @@ from model import TopicClassifier, UserError, prepare_text
 from training.config import TrainConfig, read_config_file
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping, clean, source_split
-from training.train import load_splits
+from training.partial_labels import read_ids
+from training.train import corpus_columns, load_splits
 
 from .baseline import TfidfBaseline, baseline_texts
 from .evaluate import evaluate, score, stamp
@@ -45,10 +47,15 @@ def _split_name(config: TrainConfig) -> str:
 
 def model_split(model_dir: str | Path, data: str, out_dir: str | Path, baseline: bool = True,
                 batch_size: int = 32) -> dict:
-    """Score a model on the test split it was trained with (same corpus reading, mapping, dedup, seed)."""
-    config = dataclasses.replace(training_config(Path(model_dir)), data=data)
-    splits, _ = load_splits(config)
-    if len(splits["test"]) == 0:
+    """Score a model on the test split it was trained with (same corpus reading, mapping, dedup, seed). When the
+    recipe names fixed test ids (an annotated set), those are the articles scored; the random part of such a
+    split is scored on the topics by `as_topics`."""
+    splits, config = _model_splits(model_dir, data)
+    test = splits["test"]
+    if config.test_ids:
+        fixed = set(read_ids(config.test_ids))
+        test = test.filter(lambda r: r["id"] in fixed)
+    if len(test) == 0:
         raise UserError("the model's split has no test articles (it was trained with --test-size 0)")
     classifier = TopicClassifier.from_pretrained(model_dir)
     train = splits["train"]
@@ -58,9 +65,66 @@ def model_split(model_dir: str | Path, data: str, out_dir: str | Path, baseline:
         everything = set(classifier.labels)
         train = concatenate_datasets([splits["train"], splits["dev"]]).filter(
             lambda r: everything <= set(r["known"]))
-    return evaluate(classifier, splits["test"], train, out_dir,
+    return evaluate(classifier, test, train, out_dir,
                     baseline, batch_size, model_dir=model_dir, data_path=data, split=_split_name(config),
                     title=f"Evaluation: {Path(model_dir).name} on {Path(data).name}")
+
+
+def _model_splits(model_dir: str | Path, data: str | None = None):
+    """The model's own train/dev/test split of `data` (default: its training corpus). Without its teacher: the
+    split does not depend on it, and the baseline must learn from the annotated labels, not the teacher's."""
+    config = training_config(Path(model_dir))
+    config = dataclasses.replace(config, data=data or config.data, pseudo_labels_from=None)
+    return load_splits(config)[0], config
+
+
+class TopicView:
+    """A multi-label model read as a single-label topic classifier. Its topical labels (those the topical
+    taxonomy has, e.g. economy, sports) keep their probabilities; the residual topic (politics: the political
+    sections, which the recipe teaches as "none of the topics") scores 1 - the highest of them, since the
+    model's own politics / security / diplomacy outputs describe facets any article may have (an economy
+    story is often political too), not the section. The top label wins."""
+
+    def __init__(self, classifier: TopicClassifier, topics: list[str], residual: str):
+        missing = sorted(set(topics) - {residual} - set(classifier.labels))
+        if missing:
+            raise UserError(f"the model has no label for the topics {', '.join(missing)}")
+        self.classifier = classifier
+        self.labels = sorted(set(topics) | {residual})
+        self.residual = residual
+        self.columns = [classifier.labels.index(lab) for lab in self.labels if lab != residual]
+        self.settings = dataclasses.replace(classifier.settings, multi_label=False)
+
+    def predict_proba(self, texts, titles=None, batch_size: int = 32) -> np.ndarray:
+        probs = self.classifier.predict_proba(texts, titles, batch_size=batch_size)[:, self.columns]
+        return np.insert(probs, self.labels.index(self.residual), 1 - probs.max(1), axis=1)
+
+
+def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, out_dir: str | Path,
+              baseline: bool = True, batch_size: int = 32) -> dict:
+    """Score a multi-label model on the random part of its own test split (the fixed annotated ids left out) as
+    a single-label topic classifier: gold labels from `label_map` (the topical taxonomy), predictions through
+    `TopicView`, beside the TF-IDF baseline trained on the model's train split with the same gold labels."""
+    classifier = TopicClassifier.from_pretrained(model_dir)
+    if not classifier.settings.multi_label:
+        raise UserError(f"{model_dir} is single-label: evaluate it on its own split without --as-topics")
+    mapping = LabelMapping.from_yaml(label_map)
+    view = TopicView(classifier, mapping.targets, residual)
+    splits, config = _model_splits(model_dir, data)
+    corpus = mapping.apply(read_corpus(data, config.format, corpus_columns(config)))
+    topic_of = dict(zip(corpus["id"], corpus["label"]))
+    fixed = set(read_ids(config.test_ids)) if config.test_ids else set()
+
+    def relabel(part):
+        part = part.filter(lambda r: r["id"] not in fixed and r["id"] in topic_of)
+        return part.remove_columns([c for c in ("label", "known") if c in part.column_names]) \
+            .add_column("label", [topic_of[i] for i in part["id"]])
+
+    return evaluate(view, relabel(splits["test"]), relabel(splits["train"]), out_dir, baseline, batch_size,
+                    model_dir=model_dir, data_path=data,
+                    split=f"{_split_name(config)}, fixed test ids left out, labels from {label_map}, "
+                          f"residual topic {residual}",
+                    title=f"Topic evaluation: {Path(model_dir).name} on {Path(data).name}")
 
 
 def cross_corpus(model_dir: str | Path, data: str, label_map: str | None, out_dir: str | Path,
@@ -80,8 +144,7 @@ def cross_corpus(model_dir: str | Path, data: str, label_map: str | None, out_di
                         "map them with --label-map")
     train = None
     if baseline:
-        config = training_config(Path(model_dir))
-        train = load_splits(config)[0]["train"]
+        train = _model_splits(model_dir)[0]["train"]
     return evaluate(classifier, target, train, out_dir, baseline, batch_size, model_dir=model_dir, data_path=data,
                     split=f"cross-corpus: whole corpus, labels shared with the model ({len(shared)})",
                     title=f"Cross-corpus evaluation: {Path(model_dir).name} on {Path(data).name}")
@@ -131,6 +194,25 @@ def leave_one_source_out(data: str, out_dir: str | Path, label_map: str | None =
 
 
 # ------------------------------------------------------------------------------------ long articles
+def _reading_scorer(classifier: TopicClassifier, dataset):
+    """logits of `dataset`'s articles -> macro-F1: argmax for a single-label model; for a multi-label one, its
+    thresholds, each label scored on the articles that decide it (partial labels)."""
+    from sklearn.metrics import f1_score
+
+    from .metrics import masked_multi_label_scores
+
+    labels = classifier.labels
+    if not classifier.settings.multi_label:
+        gold = list(dataset["label"])
+        return lambda logits: float(f1_score(gold, [labels[j] for j in logits.argmax(1)], average="macro"))
+    gold = np.array([[lab in set(g) for lab in labels] for g in dataset["label"]], dtype=int)
+    known = np.array([[lab in set(k) for lab in labels] for k in dataset["known"]], dtype=int) \
+        if "known" in dataset.column_names else np.ones_like(gold)
+    thresholds = np.array([classifier.settings.thresholds.get(lab, 0.5) for lab in labels])
+    return lambda logits: masked_multi_label_scores(
+        gold, (classifier._probabilities(logits) >= thresholds).astype(int), known, labels)["macro_f1"]
+
+
 WINDOW_COUNTS = (2, 4, 8)
 
 
@@ -142,16 +224,10 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
     windows' logits. Each window is scored once and every variant aggregates those scores. The variant with
     the best dev macro-F1 is the recommendation (written into the model's topic_config.json with `apply`);
     test figures are reported for all, so the choice is never made on test."""
-    import numpy as np
-
     from model.classifier import TOPIC_CONFIG, aggregate_windows
-    from sklearn.metrics import f1_score
 
-    config = dataclasses.replace(training_config(Path(model_dir)), data=data)
-    splits, _ = load_splits(config)
+    splits, config = _model_splits(model_dir, data)
     classifier = TopicClassifier.from_pretrained(model_dir)
-    if classifier.settings.multi_label:
-        raise UserError("--long-articles compares single-label readings; this model is multi-label")
     settings = classifier.settings
     room = settings.max_length - classifier.tokenizer.num_special_tokens_to_add()
     results: dict = {"window_tokens": settings.max_length, "variants": {}}
@@ -160,7 +236,7 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
         lengths = [len(classifier.tokenizer(prepare_text(t, ti, settings), add_special_tokens=False)["input_ids"])
                    for t, ti in zip(dataset["text"], dataset["title"])]
         long_idx = [i for i, n in enumerate(lengths) if n > room]
-        gold = [dataset["label"][i] for i in long_idx]
+        macro_f1 = _reading_scorer(classifier, dataset.select(long_idx))
         results[f"{part}_articles"], results[f"{part}_long_articles"] = len(dataset), len(long_idx)
         for title_every in (True, False):
             settings.max_windows, settings.title_in_every_window = max(WINDOW_COUNTS), title_every
@@ -177,10 +253,9 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
             for name, k, how in variants:
                 keep = rank < k
                 logits = aggregate_windows(scores[keep], owner[keep], len(long_idx), how)
-                predicted = [classifier.labels[j] for j in logits.argmax(1)]
                 entry = results["variants"].setdefault(name, {"max_windows": k, "aggregate": how,
                                                               "title_in_every_window": title_every})
-                entry[f"{part}_macro_f1"] = float(f1_score(gold, predicted, average="macro"))
+                entry[f"{part}_macro_f1"] = macro_f1(logits)
     best_name, best = max(results["variants"].items(), key=lambda item: item[1]["dev_macro_f1"])
     results["chosen_on_dev"] = best_name
     out = Path(out_dir)

@@ -120,3 +120,16 @@ def test_evaluate_in_memory(trained):
     data = read_corpus(DATA / "ant")
     metrics = evaluate(classifier, data, baseline=False)
     assert metrics["data"]["articles"] == 38 and "baseline" not in metrics
+
+
+def test_multi_label_calibration_compares_probabilities_with_gold_labels():
+    from datasets import Dataset
+
+    from eval.evaluate import score_multi_label
+
+    gold = np.array([[1, 0], [0, 1], [1, 1]])
+    data = Dataset.from_dict({"id": ["a", "b", "c"], "source": ["x"] * 3, "text": ["t"] * 3})
+    sure, _ = score_multi_label(gold, gold, gold.astype(float), ["p", "q"], data)
+    assert sure["ece"] == pytest.approx(0.0)  # certain and right about every label, negatives included
+    hedged, _ = score_multi_label(gold, gold, np.full(gold.shape, 0.5), ["p", "q"], data)
+    assert hedged["ece"] == pytest.approx(abs(4 / 6 - 0.5))

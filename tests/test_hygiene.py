@@ -92,6 +92,20 @@ def test_random_split_is_stratified_disjoint_and_seeded():
     assert Counter(first["test"]["label"]) == {"sport": 5, "economy": 5}
 
 
+def test_random_split_adds_fixed_test_ids_and_keeps_the_rest_unchanged():
+    data = read_corpus(DATA / "jawhara").filter(lambda r: r["label"] in ("sport", "economy"))
+    data = Dataset.from_list([dict(r, id=f"{r['id']}-{k}") for k in range(10) for r in data])  # 40 articles
+    fixed = list(data["id"][:4])
+    plain = random_split(data, 0.25, 0.25, seed=1)
+    with_ids = random_split(data, 0.25, 0.25, seed=1, test_ids=fixed)
+    assert set(fixed) <= set(with_ids["test"]["id"])
+    assert not set(fixed) & (set(with_ids["train"]["id"]) | set(with_ids["dev"]["id"]))
+    assert sum(len(with_ids[s]) for s in ("train", "dev", "test")) == 40
+    assert random_split(data, 0.25, 0.25, seed=1, test_ids=[])["test"]["id"] == plain["test"]["id"]
+    with pytest.raises(UserError, match="1 of the 1 test ids are not in the corpus"):
+        random_split(data, 0.25, 0.25, seed=1, test_ids=["no-such-article"])
+
+
 def test_source_split_holds_out_outlets(ant):
     splits = source_split(ant, ["bbc", "CNN"], dev_size=0.2)
     assert {s.lower() for s in splits["test"]["source"]} == {"bbc", "cnn"}

@@ -95,3 +95,61 @@ def test_evaluation_trains_the_baseline_only_on_fully_labelled_articles(partial_
     fully = sum(len(r["known"]) == 7 for part in ("train", "dev") for r in splits[part])
     assert 0 < fully < len(splits["train"]) + len(splits["dev"])
     assert metrics["baseline"]["train_articles"] == fully
+
+
+def test_a_multi_label_model_is_scored_as_a_topic_classifier(partial_model, tmp_path):
+    import pytest
+
+    from eval.protocols import TopicView, _model_splits, as_topics
+    from model import UserError
+
+    topics = ["culture", "economy", "politics", "sports", "technology"]
+    classifier = TopicClassifier.from_pretrained(partial_model)
+    view = TopicView(classifier, topics, residual="politics")
+    assert view.labels == topics
+    texts = [r["text"] for r in _sections()][:4]
+    probs, coarse = classifier.predict_proba(texts), view.predict_proba(texts)
+    others = [classifier.labels.index(lab) for lab in ("culture", "economy", "sports", "technology")]
+    assert np.allclose(coarse[:, 2], 1 - probs[:, others].max(1))  # the model's own politics output is a facet
+    assert np.allclose(coarse[:, 1], probs[:, classifier.labels.index("economy")])
+
+    metrics = as_topics(partial_model, str(DATA / "psd.jsonl"), "training/recipes/topics.yaml", "politics",
+                        tmp_path / "topics")
+    splits, _ = _model_splits(partial_model, str(DATA / "psd.jsonl"))
+    assert not metrics["multi_label"] and metrics["data"]["articles"] == len(splits["test"])
+    assert set(metrics["model"]["labels"]) <= {"politics", "economy", "technology"}  # the sample's sections
+    assert metrics["baseline"]["train_articles"] == len(splits["train"])
+    assert (tmp_path / "topics" / "report.md").is_file()
+    with pytest.raises(UserError, match="no label for the topics religion"):
+        TopicView(classifier, topics + ["religion"], residual="politics")
+
+
+def test_evaluation_scores_the_fixed_ids_and_ignores_the_teacher(partial_model, half_annotated, tmp_path):
+    """A student's evaluation: the fixed annotated test ids only, and a baseline that learns from annotations,
+    not from the teacher's pseudo-labels (which would make every training article look fully labelled)."""
+    import shutil
+
+    import yaml
+
+    from eval.protocols import model_split
+
+    _, records = half_annotated
+    fixed = [r["id"] for r in records[20:26]]
+    (tmp_path / "ids.txt").write_text("\n".join(fixed) + "\n")
+    student = tmp_path / "student"
+    shutil.copytree(partial_model, student)
+    config = yaml.safe_load((student / "training_config.yaml").read_text())
+    config.update(test_ids=str(tmp_path / "ids.txt"), pseudo_labels_from=str(partial_model))
+    (student / "training_config.yaml").write_text(yaml.safe_dump(config))
+
+    metrics = model_split(student, str(DATA / "psd.jsonl"), tmp_path / "report")
+    assert metrics["data"]["articles"] == len(fixed)
+    assert metrics["baseline"]["train_articles"] <= 20  # only annotated articles know every label
+
+
+def test_long_article_readings_are_compared_for_a_multi_label_model(partial_model, tmp_path):
+    from eval.protocols import long_articles
+
+    result = long_articles(partial_model, str(DATA / "psd.jsonl"), tmp_path / "long")
+    assert result["test_long_articles"] > 0 and len(result["variants"]) == 1 + 2 * 3 * 2
+    assert all(0 <= v["dev_macro_f1"] <= 1 and 0 <= v["test_macro_f1"] <= 1 for v in result["variants"].values())

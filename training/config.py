@@ -38,7 +38,7 @@ class TrainConfig:
     split: Literal["random", "source", "ids"] = "random"
     test_sources: Optional[str] = field(default=None, metadata={"help": "comma-separated outlets held out"})
     test_ids: Optional[str] = field(default=None, metadata={"help": "file of article ids forming the test split "
-                                                                  "(--split ids)"})
+                                                                  "(--split ids), or added to the random test split"})
     dev_size: float = 0.1
     test_size: float = 0.1
     max_train_samples: Optional[int] = field(default=None, metadata={"help": "stratified subsample, quick runs"})

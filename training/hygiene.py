@@ -196,22 +196,30 @@ def split_indices(indices: np.ndarray, labels, size: float | int, seed: int):
                             stratify=keys if stratifiable else None)
 
 
-def random_split(data: Dataset, dev_size: float = 0.1, test_size: float = 0.1, seed: int = 0) -> DatasetDict:
-    """Stratified, seeded train/dev/test split."""
+def random_split(data: Dataset, dev_size: float = 0.1, test_size: float = 0.1, seed: int = 0,
+                 test_ids: list[str] | None = None) -> DatasetDict:
+    """Stratified, seeded train/dev/test split. `test_ids` (an annotated test set committed with a recipe) go to
+    test on top of the random part, so one model can be scored on both without having trained on either."""
     labels = data["label"]
-    rest, test = split_indices(np.arange(len(data)), labels, test_size, seed)
+    fixed = _fixed_test(data, test_ids or [])
+    rest, test = split_indices(np.flatnonzero(~fixed), labels, test_size, seed)
     train, dev = split_indices(rest, labels, dev_size / (1 - test_size), seed)
     return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
-                       test=data.select(sorted(test)))
+                       test=data.select(sorted([*test, *np.flatnonzero(fixed)])))
+
+
+def _fixed_test(data: Dataset, test_ids: list[str]) -> np.ndarray:
+    wanted = set(test_ids)
+    is_test = np.array([i in wanted for i in data["id"]], dtype=bool)
+    if is_test.sum() < len(wanted):
+        raise UserError(f"{len(wanted) - int(is_test.sum())} of the {len(wanted)} test ids are not in the corpus "
+                        "(or were removed as empty or duplicate)")
+    return is_test
 
 
 def ids_split(data: Dataset, test_ids: list[str], dev_size: float = 0.1, seed: int = 0) -> DatasetDict:
     """A fixed test split given by article ids (committed with the recipe); dev is stratified from the rest."""
-    wanted = set(test_ids)
-    is_test = np.array([i in wanted for i in data["id"]])
-    if is_test.sum() < len(wanted):
-        raise UserError(f"{len(wanted) - int(is_test.sum())} of the {len(wanted)} test ids are not in the corpus "
-                        "(or were removed as empty or duplicate)")
+    is_test = _fixed_test(data, test_ids)
     train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed)
     return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
                        test=data.select(np.flatnonzero(is_test)))

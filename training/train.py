@@ -53,10 +53,13 @@ def _subsample(data, n: int | None, seed: int):
     return data.select(sorted(keep))
 
 
+def corpus_columns(config: TrainConfig) -> TableColumns:
+    return TableColumns(config.text_column, config.title_column, config.label_column, config.id_column,
+                        config.source_column)
+
+
 def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
-    columns = TableColumns(config.text_column, config.title_column, config.label_column, config.id_column,
-                           config.source_column)
-    data = read_corpus(config.data, config.format, columns)
+    data = read_corpus(config.data, config.format, corpus_columns(config))
     mapping = LabelMapping.from_yaml(config.label_map) if config.label_map else LabelMapping()
     data = mapping.apply(data)
     if config.annotations or mapping.none:  # partial multi-label: see partial_labels.py
@@ -70,7 +73,8 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
     elif config.split == "ids":
         splits = ids_split(data, partial_labels.read_ids(config.test_ids), config.dev_size, config.seed)
     else:
-        splits = random_split(data, config.dev_size, config.test_size, config.seed)
+        fixed = partial_labels.read_ids(config.test_ids) if config.test_ids else None
+        splits = random_split(data, config.dev_size, config.test_size, config.seed, fixed)
     splits["train"] = _subsample(splits["train"], config.max_train_samples, config.seed)
     for name in ("dev", "test"):
         splits[name] = _subsample(splits[name], config.max_eval_samples, config.seed)

@@ -1,0 +1,26 @@
+"""Write the 600 annotated politics/security/diplomacy articles as a JSONL table (id, title, text, label =
+ANT section, source): the training data of the multi-label teacher (training/recipes/psd-teacher.yaml).
+
+    python training/recipes/make_psd_table.py ../shared/datasets/ant-multisource-v2.1 \
+        ../shared/datasets/ant-politics-security-diplomacy/labels.jsonl runs/psd600.jsonl
+"""
+import json
+import sys
+from pathlib import Path
+
+from training.corpus import read_corpus
+from training.partial_labels import read_annotations
+
+corpus_dir, labels_path, out = sys.argv[1:4]
+annotated = read_annotations(labels_path)
+corpus = read_corpus(corpus_dir)
+rows, seen = [], set()
+for record in corpus:  # the corpus's first copy of each annotated id, in corpus order
+    if record["id"] in annotated and record["id"] not in seen:
+        seen.add(record["id"])
+        rows.append({k: record[k] for k in ("id", "title", "text", "label", "source")})
+if len(rows) != len(annotated):
+    sys.exit(f"{len(annotated) - len(rows)} annotated ids are not in {corpus_dir}")
+Path(out).parent.mkdir(parents=True, exist_ok=True)
+Path(out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+print(f"wrote {len(rows)} articles to {out}")
