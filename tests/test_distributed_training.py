@@ -112,7 +112,7 @@ def test_ctrl_c_stops_both_processes_after_the_same_step_and_resume_finishes_the
     launcher.send_signal(signal.SIGINT)  # what Ctrl-C does: torchrun passes it on to both processes
     stdout, stderr = launcher.communicate(timeout=300)
     # each process says where it stopped (a progress bar may precede the message on its line)
-    stops = re.findall(r"arabic-topics: interrupted at step (\d+); checkpoint saved in .*--resume", stderr)
+    stops = re.findall(r"arabic-topics: interrupted at step (\d+); checkpoint saved in .*?--resume", stderr)
     assert len(stops) == PROCESSES and len(set(stops)) == 1, stderr[-3000:]  # both, after the same step
     step = int(stops[0])
     assert step > 6 and (out / "checkpoints" / f"checkpoint-{step}" / "trainer_state.json").is_file()

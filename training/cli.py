@@ -14,12 +14,18 @@ def run_guarded(func, *args) -> int:
     try:
         return func(*args)
     except UserError as exc:
-        print(f"arabic-topics: error: {exc}", file=sys.stderr)
+        _say(f"arabic-topics: error: {exc}")
         return 2
     except KeyboardInterrupt as exc:
-        print(f"arabic-topics: {exc or 'interrupted (checkpoints written so far are kept; --resume continues)'}",
-              file=sys.stderr)
+        _say(f"arabic-topics: {exc or 'interrupted (checkpoints written so far are kept; --resume continues)'}")
         return 130
+
+
+def _say(line: str) -> None:
+    # One write per line: under torchrun every process shares stderr, and print() writes the text and its
+    # newline separately when output is unbuffered, so two processes' lines could run together.
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 # Commands whose options their module parses itself (train's are TrainConfig's fields, also read from YAML).
