@@ -17,7 +17,7 @@ from model import TopicClassifier, UserError
 from model.atomic import atomic_write_text
 from training.add_label import fit_label
 from training.corpus import TableColumns, read_corpus
-from training.partial_labels import read_annotations, read_ids
+from training.partial_labels import first_copies, read_annotations, read_ids
 
 from .baseline import TfidfBaseline, baseline_texts
 
@@ -31,12 +31,7 @@ def annotated_articles(data: str, annotations: str, label: str):
         corpus = read_corpus(data, columns=TableColumns(title="title", id="id"))
     except KeyError:
         raise UserError(f"{data}: a table corpus needs an \"id\" column to join the annotations") from None
-    seen, keep = set(), []
-    for n, record_id in enumerate(corpus["id"]):
-        if record_id in decided and record_id not in seen:
-            seen.add(record_id)
-            keep.append(n)
-    articles = corpus.select(keep)
+    articles = first_copies(corpus, decided)
     return articles, np.asarray([decided[i] for i in articles["id"]], dtype=int)
 
 

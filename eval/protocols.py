@@ -21,7 +21,7 @@ from model import TopicClassifier, UserError, prepare_text
 from training.config import TrainConfig, read_config_file
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping, clean, source_split
-from training.partial_labels import read_ids
+from training.partial_labels import label_matrices, read_ids
 from training.train import corpus_columns, load_splits
 
 from .baseline import TfidfBaseline, baseline_texts
@@ -205,9 +205,8 @@ def _reading_scorer(classifier: TopicClassifier, dataset):
     if not classifier.settings.multi_label:
         gold = list(dataset["label"])
         return lambda logits: float(f1_score(gold, [labels[j] for j in logits.argmax(1)], average="macro"))
-    gold = np.array([[lab in set(g) for lab in labels] for g in dataset["label"]], dtype=int)
-    known = np.array([[lab in set(k) for lab in labels] for k in dataset["known"]], dtype=int) \
-        if "known" in dataset.column_names else np.ones_like(gold)
+    known = dataset["known"] if "known" in dataset.column_names else [labels] * len(dataset)
+    gold, known = (np.array(m, dtype=int) for m in label_matrices(dataset["label"], known, labels))
     thresholds = np.array([classifier.settings.thresholds.get(lab, 0.5) for lab in labels])
     return lambda logits: masked_multi_label_scores(
         gold, (classifier._probabilities(logits) >= thresholds).astype(int), known, labels)["macro_f1"]

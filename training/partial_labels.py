@@ -76,6 +76,16 @@ def attach(data: Dataset, decided: list[str], annotations: dict[str, dict[str, i
     return Dataset.from_dict({**columns, "label": labels, "known": known}, features=features)
 
 
+def first_copies(corpus: Dataset, ids) -> Dataset:
+    """The corpus's first article of each id in `ids`, in corpus order (a corpus may repeat an article)."""
+    seen, keep = set(), []
+    for n, record_id in enumerate(corpus["id"]):
+        if record_id in ids and record_id not in seen:
+            seen.add(record_id)
+            keep.append(n)
+    return corpus.select(keep)
+
+
 def label_matrices(labels_column, known_column, labels: list[str]):
     """(targets, mask) as float lists per article: mask 1 where the label is known."""
     targets = [[float(lab in set(row)) for lab in labels] for row in labels_column]

@@ -9,16 +9,13 @@ import sys
 from pathlib import Path
 
 from training.corpus import read_corpus
-from training.partial_labels import read_annotations
+from training.partial_labels import first_copies, read_annotations
 
 corpus_dir, labels_path, out = sys.argv[1:4]
 annotated = read_annotations(labels_path)
 corpus = read_corpus(corpus_dir)
-rows, seen = [], set()
-for record in corpus:  # the corpus's first copy of each annotated id, in corpus order
-    if record["id"] in annotated and record["id"] not in seen:
-        seen.add(record["id"])
-        rows.append({k: record[k] for k in ("id", "title", "text", "label", "source")})
+rows = [{k: record[k] for k in ("id", "title", "text", "label", "source")}
+        for record in first_copies(corpus, annotated)]
 if len(rows) != len(annotated):
     sys.exit(f"{len(annotated) - len(rows)} annotated ids are not in {corpus_dir}")
 Path(out).parent.mkdir(parents=True, exist_ok=True)
