@@ -53,6 +53,14 @@ class TrainConfig:
         "help": "also freeze this many lower encoder layers; their outputs are then computed once per article"})
     feature_cache: Optional[str] = field(default=None, metadata={
         "help": "folder keeping the frozen layers' outputs, reused by later runs on the same articles"})
+    # How the saved model reads articles longer than max_length at prediction time (training always sees the
+    # head). `arabic-topics evaluate --long-articles --apply` chooses it on dev; a recipe pins that choice so a
+    # rerun saves the model exactly as shipped.
+    max_windows: int = field(default=1, metadata={"help": "windows read per long article when predicting "
+                                                           "(1 = the head only)"})
+    window_overlap: int = field(default=32, metadata={"help": "tokens shared by consecutive windows"})
+    aggregate: Literal["mean", "max"] = field(default="mean", metadata={"help": "how window logits combine"})
+    title_in_every_window: bool = field(default=True, metadata={"help": "repeat the title in every window"})
     # optimisation
     epochs: float = 3.0
     learning_rate: float = 5e-5
@@ -106,4 +114,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
         raise UserError("--split source needs --test-sources (e.g. BBC,France24)")
     if config.split == "ids" and not config.test_ids:
         raise UserError("--split ids needs --test-ids FILE")
+    if config.max_windows < 1 or not 0 <= config.window_overlap < config.max_length // 2:
+        raise UserError(f"--max-windows must be at least 1 and --window-overlap between 0 and half of --max-length "
+                        f"(got {config.max_windows} and {config.window_overlap})")
     return config

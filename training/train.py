@@ -113,7 +113,9 @@ def label_set(splits: DatasetDict, summary: dict) -> tuple[list[str], bool, bool
 
 def topic_settings(config: TrainConfig, prefix: str, multi_label: bool, summary: dict) -> TopicSettings:
     return TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
-                         multi_label=multi_label, display_names=summary["display_names"])
+                         multi_label=multi_label, display_names=summary["display_names"],
+                         max_windows=config.max_windows, window_overlap=config.window_overlap,
+                         aggregate=config.aggregate, title_in_every_window=config.title_in_every_window)
 
 
 def encode_splits(splits: DatasetDict, tokenizer, settings: TopicSettings, labels: list[str],
