@@ -128,6 +128,9 @@ def test_command_line_options(tmp_path):
         parse_args(["--data", "x", "--split", "source"])
     with pytest.raises(UserError, match="--max-windows must be at least 1"):
         parse_args(["--data", "x", "--max-windows", "0"])
+    with pytest.raises(UserError, match="--window-overlap must be between 0 and 62 for --max-length 128"):
+        parse_args(["--data", "x", "--max-windows", "2", "--max-length", "128", "--window-overlap", "63"])
+    assert parse_args(["--data", "x", "--max-length", "64"]).window_overlap == 32  # one window: overlap unused
 
 
 def test_recipe_pins_the_long_article_reading(tiny_base, tmp_path):

@@ -114,7 +114,10 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
         raise UserError("--split source needs --test-sources (e.g. BBC,France24)")
     if config.split == "ids" and not config.test_ids:
         raise UserError("--split ids needs --test-ids FILE")
-    if config.max_windows < 1 or not 0 <= config.window_overlap < config.max_length // 2:
-        raise UserError(f"--max-windows must be at least 1 and --window-overlap between 0 and half of --max-length "
-                        f"(got {config.max_windows} and {config.window_overlap})")
+    if config.max_windows < 1:
+        raise UserError(f"--max-windows must be at least 1 (got {config.max_windows})")
+    # each window after the first must move forward: the overlap and the repeated title share one window
+    if config.max_windows > 1 and not 0 <= config.window_overlap < (config.max_length - 2) // 2:
+        raise UserError(f"--window-overlap must be between 0 and {(config.max_length - 2) // 2 - 1} for "
+                        f"--max-length {config.max_length} (got {config.window_overlap})")
     return config
