@@ -12,6 +12,7 @@ def tiny_base(tmp_path_factory) -> Path:
     """A tiny BERT (2 layers, hidden 32) with a WordPiece vocabulary learnt from the ANT sample: a real
     transformers encoder that trains in seconds."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    import torch
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     from training.corpus import read_corpus
@@ -30,6 +31,7 @@ def tiny_base(tmp_path_factory) -> Path:
     config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
     path = tmp_path_factory.mktemp("tiny-bert")
+    torch.manual_seed(0)  # the same tiny base in every session, whichever test asks for it first
     BertModel(config).save_pretrained(path)
     fast.save_pretrained(path)
     return path

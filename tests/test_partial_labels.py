@@ -117,7 +117,8 @@ def test_a_multi_label_model_is_scored_as_a_topic_classifier(partial_model, tmp_
                         tmp_path / "topics")
     splits, _ = _model_splits(partial_model, str(DATA / "psd.jsonl"))
     assert not metrics["multi_label"] and metrics["data"]["articles"] == len(splits["test"])
-    assert set(metrics["model"]["labels"]) <= {"politics", "economy", "technology"}  # the sample's sections
+    gold_topics = {lab for lab, scores in metrics["model"]["per_label"].items() if scores["support"]}
+    assert gold_topics <= {"politics", "economy", "technology"}  # the sample's sections (predictions may be any)
     assert metrics["baseline"]["train_articles"] == len(splits["train"])
     assert (tmp_path / "topics" / "report.md").is_file()
     with pytest.raises(UserError, match="no label for the topics religion"):
