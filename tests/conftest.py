@@ -11,8 +11,8 @@ DATA = Path(__file__).parent / "data"
 def tiny_base(tmp_path_factory) -> Path:
     """A tiny BERT (2 layers, hidden 32) with a WordPiece vocabulary learnt from the ANT sample: a real
     transformers encoder that trains in seconds."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     from training.corpus import read_corpus

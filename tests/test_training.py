@@ -137,11 +137,12 @@ def test_recipe_pins_the_long_article_reading(tiny_base, tmp_path):
     """The reading chosen on dev is part of the recipe, so a rerun saves the model exactly as it ships."""
     out = train(tiny_config(tiny_base, tmp_path / "r", epochs=1, max_windows=3, window_overlap=8, aggregate="max",
                             title_in_every_window=False))
-    settings = TopicClassifier.from_pretrained(out).settings
+    classifier = TopicClassifier.from_pretrained(out)
+    settings = classifier.settings
     assert (settings.max_windows, settings.window_overlap, settings.aggregate, settings.title_in_every_window) == \
         (3, 8, "max", False)
     long_text = " ".join(read_corpus(DATA / "ant")["text"][:6])
-    assert len(TopicClassifier.from_pretrained(out).windows(long_text)) == 3
+    assert len(classifier.windows(long_text)) == 3
 
 
 def test_same_seed_same_machine_gives_identical_models(tiny_base, trained, tmp_path):
