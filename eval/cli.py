@@ -9,12 +9,23 @@ from model import UserError
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model directory (omit with --loso)")
-    parser.add_argument("--data", required=True, help="corpus folder or CSV/TSV/JSONL file")
+    parser.description = (
+        "Score a model on labelled data. A file or folder other than the model's training corpus is scored "
+        "whole: every article, exact duplicates counted and kept, gold labels matched to the model's by name. "
+        "The model's own training corpus (the path of `data` in its training_config.yaml) is scored on the "
+        "test split the model was trained with instead.")
+    parser.add_argument("--model", help="model directory (default: the shipped model, or $ARABIC_TOPICS_MODEL); "
+                        "omit with --loso")
+    parser.add_argument("--data", required=True, help="labelled corpus folder or CSV/TSV/JSONL file")
     parser.add_argument("--out", required=True, help="report directory")
+    corpus = parser.add_argument_group("reading --data (as arabic-topics train reads it)")
+    corpus.add_argument("--format", choices=["auto", "ant", "folders", "table"], help="default: auto")
+    corpus.add_argument("--text-column", help="table column holding the article body (default: text)")
+    corpus.add_argument("--title-column", help="table column holding the title (default: title, when present)")
+    corpus.add_argument("--label-column", help="table column holding the label (default: label)")
+    corpus.add_argument("--id-column", help="table column holding article ids (default: file name and row)")
+    corpus.add_argument("--source-column", help="table column naming the outlet")
     protocol = parser.add_mutually_exclusive_group()
-    protocol.add_argument("--cross-corpus", action="store_true",
-                          help="score on the whole of --data through --label-map (labels shared with the model)")
     protocol.add_argument("--loso", action="store_true",
                           help="leave-one-source-out for the TF-IDF baseline, every outlet in turn")
     protocol.add_argument("--long-articles", action="store_true",
@@ -32,56 +43,67 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-ids", help="with --few-shot: the ids kept for testing")
     parser.add_argument("--apply", action="store_true",
                         help="with --long-articles: write the reading chosen on dev into the model's settings")
-    parser.add_argument("--label-map", help="label-mapping YAML for --cross-corpus / --loso")
+    parser.add_argument("--label-map", help="label-mapping YAML turning the labels of --data into the model's "
+                        "(or, with --loso, into the baseline's)")
+    parser.add_argument("--baseline-data", metavar="FILE",
+                        help="labelled training data for the TF-IDF baseline, read like --data (same columns "
+                        "and --label-map; default: the model's training split when its corpus is here)")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
-                        help="skip the TF-IDF + LinearSVC baseline trained on the same train split")
+                        help="skip the TF-IDF + LinearSVC baseline")
     parser.add_argument("--batch-size", type=int, default=32)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from model import default_model_dir
+
     from . import protocols
 
+    corpus = {name: getattr(args, name) for name in protocols.CORPUS_OPTIONS if getattr(args, name) is not None}
     if args.loso:
         if args.model:
             raise UserError("--loso runs the baseline on every outlet; for a transformer, train with "
                             "--split source --test-sources OUTLET and evaluate that model")
-        protocols.leave_one_source_out(args.data, args.out, args.label_map)
-    elif not args.model:
-        raise UserError("--model is required (or --loso for the baseline alone)")
-    elif args.few_shot:
+        protocols.leave_one_source_out(args.data, args.out, args.label_map, **corpus)
+        print(f"report written to {Path(args.out) / 'report.md'}")
+        return 0
+    special = args.few_shot or args.long_articles or args.as_topics
+    if special and (corpus or args.baseline_data):
+        given = [f"--{k.replace('_', '-')}" for k in corpus] + ["--baseline-data"] * bool(args.baseline_data)
+        raise UserError(f"{', '.join(given)}: --few-shot, --long-articles and --as-topics read the model's "
+                        "training corpus as it was trained")
+    model = args.model or default_model_dir()
+    if args.few_shot:
         if not (args.annotations and args.test_ids):
             raise UserError("--few-shot needs --annotations and --test-ids")
         from .few_shot import few_shot
 
-        few_shot(args.model, args.data, args.annotations, args.few_shot, args.test_ids, args.out,
+        few_shot(model, args.data, args.annotations, args.few_shot, args.test_ids, args.out,
                  batch_size=args.batch_size)
-        print(f"report written to {Path(args.out) / 'report.md'}")
-        return 0
     elif args.long_articles:
-        protocols.long_articles(args.model, args.data, args.out, args.apply, args.batch_size)
+        protocols.long_articles(model, args.data, args.out, args.apply, args.batch_size)
     elif args.as_topics:
         if not args.residual:
             raise UserError("--as-topics needs --residual TOPIC (e.g. --residual politics)")
-        _print(protocols.as_topics(args.model, args.data, args.as_topics, args.residual, args.out,
+        _print(protocols.as_topics(model, args.data, args.as_topics, args.residual, args.out,
                                    args.baseline, args.batch_size))
-    elif args.cross_corpus:
-        _print(protocols.cross_corpus(args.model, args.data, args.label_map, args.out, args.baseline,
-                                      args.batch_size))
     else:
-        if args.label_map:
-            raise UserError("--label-map applies to --cross-corpus and --loso; the model's split reuses the "
-                            "mapping it was trained with")
-        _print(protocols.model_split(args.model, args.data, args.out, args.baseline, args.batch_size))
+        _print(protocols.evaluate_file(args.data, model, args.out, label_map=args.label_map,
+                                       baseline_data=args.baseline_data, baseline=args.baseline,
+                                       batch_size=args.batch_size, **corpus))
     print(f"report written to {Path(args.out) / 'report.md'}")
     return 0
 
 
 def _print(metrics: dict) -> None:
-    key = "macro_f1"
-    line = f"model macro-F1 {metrics['model'][key]:.4f}"
+    data = metrics["data"]
+    line = f"{data['articles']} articles: model macro-F1 {metrics['model']['macro_f1']:.4f}"
     if "baseline" in metrics:
-        line += f" | TF-IDF baseline {metrics['baseline'][key]:.4f}"
+        line += f" | TF-IDF baseline {metrics['baseline']['macro_f1']:.4f}"
+    if "duplicates" in data:
+        line += f" | {data['duplicates']['rows']} exact duplicate(s), scored"
     print(line)
+    if "no_baseline" in metrics:
+        print(f"no TF-IDF baseline: {metrics['no_baseline']}")
 
 
 def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:

@@ -78,13 +78,18 @@ def top_confusions(errors: list[dict], most: int = 10, examples: int = 3) -> lis
 
 def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray | None, labels: list[str],
                        dataset) -> tuple[dict, list[dict]]:
-    scores = single_label_scores(gold, predicted)
+    def scores_of(g, p):
+        # Macro-F1 averages the gold labels: a file using some of the model's labels is scored on those, and an
+        # answer outside them still costs its article's gold label its recall.
+        return single_label_scores(g, p, sorted(set(g)))
+
+    scores = scores_of(gold, predicted)
     present = [lab for lab in labels if lab in set(gold) | set(predicted)]
     report = classification_report(gold, predicted, labels=present, output_dict=True, zero_division=0)
     counts = confusion_matrix(gold, predicted, labels=present)
     correct = np.array([g == p for g, p in zip(gold, predicted)])
     per_source = {source: {"articles": len(idx),
-                           **single_label_scores([gold[i] for i in idx], [predicted[i] for i in idx])}
+                           **scores_of([gold[i] for i in idx], [predicted[i] for i in idx])}
                   for source, idx in _source_groups(dataset).items()}
     errors = [{"id": dataset[i]["id"], "source": dataset[i]["source"], "gold": gold[i], "predicted": predicted[i],
                "confidence": "" if confidence is None else round(float(confidence[i]), 4),
@@ -182,16 +187,25 @@ def stamp(model_dir: str | Path | None, data_path: str | None, dataset, split: s
 # ---------------------------------------------------------------------------------------- evaluate
 def evaluate(model, dataset, train_dataset=None, out_dir: str | Path | None = None, baseline: bool = True,
              batch_size: int = 32, model_dir=None, data_path=None, split: str = "given",
-             title: str = "Evaluation report") -> dict:
+             title: str = "Evaluation report", data_notes: dict | None = None,
+             baseline_note: str | None = None) -> dict:
     """Score `model` (a TopicClassifier or TfidfBaseline) on `dataset`; with `train_dataset` and
     `baseline`, also train and score the TF-IDF baseline on the same split. Writes the report files
-    (metrics.json, report.md, confusion_matrix.png, reliability.png, errors.csv) when `out_dir` is given."""
+    (metrics.json, report.md, confusion_matrix.png, reliability.png, errors.csv) when `out_dir` is given.
+    `data_notes` (e.g. duplicate counts) join metrics["data"]; `baseline_note` says what the baseline learnt
+    from, or why there is none."""
     model_metrics, errors, multi = score(model, dataset, batch_size)
-    metrics = {"multi_label": multi, "data": {"articles": len(dataset)}, "model": model_metrics}
-    if baseline and train_dataset is not None and not isinstance(model, TfidfBaseline):
+    metrics = {"multi_label": multi, "data": {"articles": len(dataset), **(data_notes or {})},
+               "model": model_metrics}
+    if isinstance(model, TfidfBaseline):  # the baseline is the model scored: nothing to set beside it
+        pass
+    elif baseline and train_dataset is not None:
         fitted = TfidfBaseline().fit(baseline_texts(train_dataset), list(train_dataset["label"]))
         metrics["baseline"], _, _ = score(fitted, dataset)
         metrics["baseline"]["train_articles"] = len(train_dataset)
+        metrics["baseline"]["trained_on"] = baseline_note or "the same train split"
+    else:
+        metrics["no_baseline"] = baseline_note or ("not asked for" if not baseline else "no training split given")
     metrics["stamp"] = stamp(model_dir, data_path, dataset, split)
     if out_dir is not None:
         out = Path(out_dir)

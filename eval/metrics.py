@@ -5,9 +5,10 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, hamming_loss
 
 
-def single_label_scores(y_true, y_pred) -> dict:
+def single_label_scores(y_true, y_pred, macro_labels=None) -> dict:
+    """`macro_labels`: the labels macro-F1 averages (default: sklearn's, every label in y_true or y_pred)."""
     return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+            "macro_f1": float(f1_score(y_true, y_pred, labels=macro_labels, average="macro", zero_division=0)),
             "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
             "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0))}
 

@@ -2,7 +2,7 @@
 
 - the model's own split (random stratified, or held-out outlets): rebuilt from its training_config.yaml;
 - leave-one-source-out for the baseline: every outlet in turn held out;
-- cross-corpus: a model trained on one corpus scored on another, through a label mapping, on shared labels.
+- any other labelled file or corpus: scored whole (every row), gold labels matched to the model's by name.
 """
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from datasets import concatenate_datasets
+from datasets import Value, concatenate_datasets
 from joblib import Parallel, delayed
 
 from model.atomic import atomic_write_text
-from model import TopicClassifier, UserError, prepare_text
+from model import TopicClassifier, UserError, default_model_dir, prepare_text
+from training.bundle import resolve_model_paths
 from training.config import TrainConfig, read_config_file
-from training.corpus import read_corpus
-from training.hygiene import LabelMapping, clean, source_split
+from training.corpus import TableColumns, read_corpus
+from training.hygiene import LabelMapping, body_key, clean, source_split
 from training.partial_labels import label_matrices, read_ids
-from training.train import corpus_columns, load_splits
+from training.train import corpus_columns, load_splits, test_fraction
 
 from .baseline import TfidfBaseline, baseline_texts
 from .evaluate import evaluate, score, stamp
@@ -30,11 +31,13 @@ from .report import _table
 
 
 def training_config(model_dir: Path) -> TrainConfig:
+    """The config a model was trained with, its bundled recipe files (label mapping, test ids) read from the
+    model directory, so the split can be rebuilt from any working directory."""
     path = Path(model_dir) / "training_config.yaml"
     if not path.is_file():
         raise UserError(f"{model_dir} has no training_config.yaml, so its split cannot be rebuilt; "
-                        "use --cross-corpus to score it on a whole corpus")
-    return TrainConfig(**read_config_file(path))
+                        "score it on a labelled file other than its training corpus instead")
+    return TrainConfig(**resolve_model_paths(read_config_file(path), model_dir))
 
 
 def _split_name(config: TrainConfig) -> str:
@@ -42,7 +45,7 @@ def _split_name(config: TrainConfig) -> str:
         return f"held-out sources {config.test_sources} (seed {config.seed})"
     if config.split == "ids":
         return f"fixed test ids from {config.test_ids}, dev {config.dev_size} of the rest (seed {config.seed})"
-    return f"random stratified, dev {config.dev_size} / test {config.test_size} (seed {config.seed})"
+    return f"random stratified, dev {config.dev_size} / test {test_fraction(config)} (seed {config.seed})"
 
 
 def model_split(model_dir: str | Path, data: str, out_dir: str | Path, baseline: bool = True,
@@ -58,16 +61,19 @@ def model_split(model_dir: str | Path, data: str, out_dir: str | Path, baseline:
     if len(test) == 0:
         raise UserError("the model's split has no test articles (it was trained with --test-size 0)")
     classifier = TopicClassifier.from_pretrained(model_dir)
-    train = splits["train"]
-    if "known" in train.column_names:
-        # Partial labels: the baseline cannot mask unknown labels, so it learns from the articles whose every
-        # label is known (the annotated ones), in train and dev alike, as the model saw them.
-        everything = set(classifier.labels)
-        train = concatenate_datasets([splits["train"], splits["dev"]]).filter(
-            lambda r: everything <= set(r["known"]))
-    return evaluate(classifier, test, train, out_dir,
+    return evaluate(classifier, test, _baseline_train(splits, classifier.labels), out_dir,
                     baseline, batch_size, model_dir=model_dir, data_path=data, split=_split_name(config),
                     title=f"Evaluation: {Path(model_dir).name} on {Path(data).name}")
+
+
+def _baseline_train(splits, labels: list[str]):
+    """The model's training articles as the baseline learns them. With partial labels the baseline cannot mask
+    unknown labels, so it learns from the articles whose every label is known (the annotated ones), in train
+    and dev alike, as the model saw them."""
+    if "known" not in splits["train"].column_names:
+        return splits["train"]
+    everything = set(labels)
+    return concatenate_datasets([splits["train"], splits["dev"]]).filter(lambda r: everything <= set(r["known"]))
 
 
 def _model_splits(model_dir: str | Path, data: str | None = None):
@@ -127,27 +133,169 @@ def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, o
                     title=f"Topic evaluation: {Path(model_dir).name} on {Path(data).name}")
 
 
-def cross_corpus(model_dir: str | Path, data: str, label_map: str | None, out_dir: str | Path,
-                 baseline: bool = True, batch_size: int = 32) -> dict:
-    """Score a model on another corpus: its labels mapped into the model's, keeping only shared labels. The
-    baseline is trained on the model's own training split."""
+# ------------------------------------------------------------------------------------- a labelled file
+CORPUS_OPTIONS = ("format", "text_column", "title_column", "label_column", "id_column", "source_column")
+
+
+def corpus_reading(**given) -> tuple[str, TableColumns]:
+    """(format, table columns) from the corpus options of `arabic-topics train` (CORPUS_OPTIONS) that were
+    given, its defaults for the others."""
+    settings = {**{k: getattr(TrainConfig(), k) for k in CORPUS_OPTIONS}, **given}
+    return settings["format"], TableColumns(settings["text_column"], settings["title_column"],
+                                            settings["label_column"], settings["id_column"], settings["source_column"])
+
+
+class TopLabel:
+    """A multi-label model read as a single-label one: its most probable label is its answer (for gold data
+    with one label per article)."""
+
+    def __init__(self, classifier: TopicClassifier):
+        self.classifier = classifier
+        self.labels = classifier.labels
+        self.settings = dataclasses.replace(classifier.settings, multi_label=False)
+
+    def predict_proba(self, texts, titles=None, batch_size: int = 32) -> np.ndarray:
+        return self.classifier.predict_proba(texts, titles, batch_size=batch_size)
+
+
+def _flat(labels) -> set[str]:
+    return {x for lab in labels for x in (lab if isinstance(lab, list) else [lab])}
+
+
+def _same_path(a, b) -> bool:
+    return bool(a and b) and Path(a).resolve() == Path(b).resolve()
+
+
+def _read_labelled(path: str, fmt: str, columns: TableColumns, mapping: LabelMapping | None, what: str):
+    try:
+        data = read_corpus(path, fmt, columns)
+    except KeyError as exc:  # a named id / source column a row lacks
+        raise UserError(f"{path}: a row has no column {exc.args[0]!r}") from None
+    read = len(data)
+    data = mapping.apply(data) if mapping else data
+    if len(data) == 0:
+        raise UserError(f"{path}: the label mapping dropped every one of its {read} articles")
+    empty = [i for i, t in zip(data["id"], data["text"]) if not t.strip()]
+    if empty:
+        raise UserError(f"{path}: {len(empty)} {what} article(s) without text (e.g. {empty[0]!r}); "
+                        "every article of the file is scored, so each needs a text")
+    return data, read
+
+
+def _matched(classifier: TopicClassifier, gold, data: str):
+    """(the model as it is scored, the gold data) once the gold labels are known to be the model's."""
+    file_labels, model_labels = _flat(gold["label"]), set(classifier.labels)
+    unknown = file_labels - model_labels
+    if unknown:
+        raise UserError(f"{data}: label(s) {', '.join(sorted(unknown))} are not the model's (file labels: "
+                        f"{', '.join(sorted(file_labels))}; model labels: {', '.join(sorted(model_labels))}); "
+                        "map the file's labels onto the model's with --label-map MAP.yaml")
+    multi_gold = isinstance(gold[0]["label"], list)
+    if multi_gold and not classifier.settings.multi_label:
+        several = sum(len(lab) != 1 for lab in gold["label"])
+        if several:
+            raise UserError(f"{data}: {several} article(s) carry no label or several; the model is single-label "
+                            "(one label per article)")
+        features = gold.features.copy()
+        features["label"] = Value("string")
+        gold = gold.map(lambda r: {"label": r["label"][0]}, features=features)
+        multi_gold = False
+    if classifier.settings.multi_label and not multi_gold:
+        return TopLabel(classifier), gold
+    return classifier, gold
+
+
+def _duplicates(data) -> dict:
+    """Exact duplicate bodies (normalised, as training's dedup finds them): counted and kept, since a file given
+    for evaluation is scored whole; a reader of the scores should know how many rows repeat others."""
+    groups: dict[str, list[int]] = {}
+    for i, text in enumerate(data["text"]):
+        groups.setdefault(body_key(text), []).append(i)
+    repeated = [members for members in groups.values() if len(members) > 1]
+    labels = data["label"]
+    return {"groups": len(repeated), "rows": sum(len(m) - 1 for m in repeated),
+            "conflicting_label_groups": sum(len({str(labels[i]) for i in m}) > 1 for m in repeated),
+            "examples": [[data[i]["id"] for i in m] for m in repeated[:10]]}
+
+
+def _training_corpus_here(config: TrainConfig) -> str | None:
+    """The first file the model's training split is built from that is not here (None: all are)."""
+    for name in ("data", "dev_data", "test_data", "annotations"):
+        path = getattr(config, name, None)
+        if path and not Path(path).exists():
+            return path
+    return None
+
+
+def _whole_file_baseline(model_dir: Path, config: TrainConfig | None, labels: list[str], multi_label_model: bool,
+                         multi_gold: bool, baseline_data: str | None, read) -> tuple:
+    """(training articles for the baseline, what they are) or (None, why there is no baseline)."""
+    if baseline_data:
+        train, _ = clean(read(baseline_data, "baseline training"))
+        if isinstance(train[0]["label"], list) != multi_gold:
+            raise UserError(f"{baseline_data}: the baseline's training labels must be "
+                            f"{'several' if multi_gold else 'one'} per article, as in the scored file")
+        return train, f"trained on {baseline_data} ({len(train)} articles after removing duplicates)"
+    if config is None:
+        return None, "the model has no training_config.yaml, so its training split is unknown; give --baseline-data"
+    if multi_label_model != multi_gold:  # a baseline learning the model's labels would answer another question
+        return None, (f"the model learnt {'several labels' if multi_label_model else 'one label'} per article and "
+                      f"the file has {'several' if multi_gold else 'one'}; give --baseline-data")
+    missing = _training_corpus_here(config)
+    if missing:
+        return None, f"the model's training data ({missing}) is not here; give --baseline-data"
+    return _baseline_train(_model_splits(model_dir)[0], labels), f"trained on the model's training split of {config.data}"
+
+
+def evaluate_file(data: str, model: str | Path | None = None, out_dir: str | Path | None = None, *,
+                  format: str | None = None, text_column: str | None = None, title_column: str | None = None,
+                  label_column: str | None = None, id_column: str | None = None, source_column: str | None = None,
+                  label_map: str | None = None, baseline_data: str | None = None, baseline: bool = True,
+                  batch_size: int = 32) -> dict:
+    """Score a model (default: the shipped one) on a labelled corpus file or folder.
+
+    When `data` is the model's own training corpus (the resolved path of `data` in its training_config.yaml),
+    its test split is scored, rebuilt as in training (`model_split`). Any other file is scored whole: every article, exact
+    duplicates counted and kept; gold labels (after `label_map`) must be the model's, matched by name; one gold
+    label per article on a multi-label model scores its most probable label. The corpus options are those of
+    `arabic-topics train` (None: its defaults). The TF-IDF baseline learns from `baseline_data` (read like
+    `data`) or else the model's training split when its corpus is here; otherwise the report says why it has none.
+    """
+    model_dir = Path(model) if model else default_model_dir()
+    given = {k: v for k, v in zip(CORPUS_OPTIONS, (format, text_column, title_column, label_column, id_column,
+                                                    source_column)) if v is not None}
+    fmt, columns = corpus_reading(**given)
+    config = training_config(model_dir) if (model_dir / "training_config.yaml").is_file() else None
+    if config is not None and _same_path(data, config.data):
+        differing = sorted(k for k, v in given.items() if v != getattr(config, k))
+        if differing or label_map or baseline_data:
+            options = [f"--{k.replace('_', '-')}" for k in differing] + ["--label-map"] * bool(label_map) \
+                + ["--baseline-data"] * bool(baseline_data)
+            raise UserError(f"{data} is the model's training corpus, scored on its test split as it was trained "
+                            f"(its columns, mapping and train split): drop {', '.join(options)}")
+        return model_split(model_dir, data, out_dir, baseline, batch_size)
+
+    mapping = LabelMapping.from_yaml(label_map) if label_map else None
+
+    def read(path, what):
+        return _read_labelled(path, fmt, columns, mapping, what)[0]
+
+    gold, read_count = _read_labelled(data, fmt, columns, mapping, "scored")
     classifier = TopicClassifier.from_pretrained(model_dir)
-    mapping = LabelMapping.from_yaml(label_map) if label_map else LabelMapping()
-    target, _ = clean(mapping.apply(read_corpus(data)))
-    shared = set(classifier.labels)
-    if classifier.settings.multi_label:
-        target = target.map(lambda r: {"label": [x for x in r["label"] if x in shared]})
-    else:
-        target = target.filter(lambda r: r["label"] in shared)
-    if len(target) == 0:
-        raise UserError(f"no article of {data} carries a label the model knows ({', '.join(sorted(shared))}); "
-                        "map them with --label-map")
-    train = None
-    if baseline:
-        train = _model_splits(model_dir)[0]["train"]
-    return evaluate(classifier, target, train, out_dir, baseline, batch_size, model_dir=model_dir, data_path=data,
-                    split=f"cross-corpus: whole corpus, labels shared with the model ({len(shared)})",
-                    title=f"Cross-corpus evaluation: {Path(model_dir).name} on {Path(data).name}")
+    scored, gold = _matched(classifier, gold, data)
+    multi_gold = isinstance(gold[0]["label"], list)
+    train, note = (None, "not asked for (--no-baseline)") if not baseline else _whole_file_baseline(
+        model_dir, config, classifier.labels, classifier.settings.multi_label, multi_gold, baseline_data, read)
+    notes = {"read": read_count, "dropped_by_label_map": read_count - len(gold), "duplicates": _duplicates(gold)}
+    if train is not None:
+        seen = {body_key(t) for t in train["text"]}
+        notes["also_in_baseline_training"] = sum(body_key(t) in seen for t in gold["text"])
+    view = " (most probable label of a multi-label model)" if isinstance(scored, TopLabel) else ""
+    return evaluate(scored, gold, train, out_dir, baseline, batch_size, model_dir=model_dir, data_path=data,
+                    split=f"whole file, every article scored{view}" + (f", labels through {label_map}"
+                                                                       if label_map else ""),
+                    title=f"Evaluation: {model_dir.name} on {Path(data).name}", data_notes=notes,
+                    baseline_note=note)
 
 
 def _baseline_fold(corpus, source: str, seed: int) -> dict:
@@ -162,11 +310,12 @@ def _baseline_fold(corpus, source: str, seed: int) -> dict:
 
 
 def leave_one_source_out(data: str, out_dir: str | Path, label_map: str | None = None, seed: int = 0,
-                         jobs: int = -1) -> dict:
+                         jobs: int = -1, **corpus_options) -> dict:
     """The TF-IDF baseline trained on all outlets but one and scored on that one, for every outlet
-    (folds run in parallel processes: vectorising and LinearSVC are single-threaded)."""
+    (folds run in parallel processes: vectorising and LinearSVC are single-threaded). `corpus_options`: those of
+    CORPUS_OPTIONS, as `arabic-topics train` takes them."""
     mapping = LabelMapping.from_yaml(label_map) if label_map else LabelMapping()
-    corpus, dedup = clean(mapping.apply(read_corpus(data)))
+    corpus, dedup = clean(mapping.apply(read_corpus(data, *corpus_reading(**corpus_options))))
     sources = sorted({s for s in corpus["source"]}, key=str.lower)
     if len(sources) < 2:
         raise UserError(f"{data}: leave-one-source-out needs at least two sources, found {len(sources)}")

@@ -74,9 +74,28 @@ def write_markdown(metrics: dict, path: Path, title: str) -> None:
     model, baseline = metrics["model"], metrics.get("baseline")
     headline = [k for k in ("accuracy", "subset_accuracy", "macro_f1", "micro_f1", "weighted_f1", "hamming_loss",
                             "ece") if k in model]
+    data = metrics["data"]
     parts = [f"# {title}", "",
-             f"{metrics['data']['articles']} test articles, {len(model['per_label'])} labels"
-             f"{', multi-label' if metrics['multi_label'] else ''}.", "", "## Scores", ""]
+             f"{data['articles']} test articles, {len(model['per_label'])} labels"
+             f"{', multi-label' if metrics['multi_label'] else ''}.", ""]
+    if data.get("dropped_by_label_map"):
+        parts += [f"{data['dropped_by_label_map']} of the {data['read']} articles read were dropped by the label "
+                  "mapping.", ""]
+    if "duplicates" in data:
+        dup = data["duplicates"]
+        parts += [f"Exact duplicates (same normalised body): {dup['rows']} article(s) repeat another "
+                  f"({dup['groups']} group(s), {dup['conflicting_label_groups']} with differing labels); "
+                  "all are scored.", ""]
+    if not metrics["multi_label"]:
+        parts += ["Macro-F1 averages the gold labels; a prediction outside them counts against its article's "
+                  "gold label.", ""]
+    if baseline:
+        parts += [f"TF-IDF + LinearSVC baseline: {baseline['trained_on']} ({baseline['train_articles']} articles"
+                  + (f"; {data['also_in_baseline_training']} of the scored articles are among them"
+                     if "also_in_baseline_training" in data else "") + ").", ""]
+    elif "no_baseline" in metrics:
+        parts += [f"No TF-IDF baseline: {metrics['no_baseline']}.", ""]
+    parts += ["## Scores", ""]
     header = ["metric", "model"] + (["TF-IDF + LinearSVC baseline", "difference"] if baseline else [])
     rows = []
     for key in headline:

@@ -35,10 +35,11 @@ def default_model_dir() -> Path:
 def load(model: str | None = None, backend: str | None = None) -> TopicClassifier:
     """Load (once per process) a classifier from a directory, or the default model; backend: see
     model/backends.py (None: the machine's default)."""
-    return TopicClassifier.from_pretrained(model or default_model_dir(), backend=backend)
+    return TopicClassifier.from_pretrained(model, backend=backend)
 
 
-def predict(texts, model: str | None = None, top_k: int = 1):
-    """Classify one text (returns one result dict) or a list of texts (returns a list)."""
-    results = load(str(model) if model else None).predict(texts, top_k=top_k)
+def predict(texts, model: str | None = None, top_k: int | None = None, titles=None):
+    """Classify one text (returns one result dict) or a list of texts (returns a list); the result, top_k
+    and titles: TopicClassifier.predict."""
+    results = load(str(model) if model else None).predict(texts, top_k=top_k, titles=titles)
     return results[0] if isinstance(texts, str) else results

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import fcntl
 import json
 import os
@@ -31,7 +32,11 @@ from .errors import UserError
 # Every record this module writes starts so; a torn last line is recognised (and dropped) by it, and an
 # output file whose last line is anything else is not ours to cut.
 RECORD_START = b'{"id": '
-INPUT_FORMS = "--out reads JSONL files (one {\"id\", \"text\", \"title\"} object a line) or directories of .txt files"
+INPUT_FORMS = ("articles are read from JSONL files (one {\"id\", \"text\", \"title\"} object a line), CSV or TSV "
+               "files (.csv, .tsv: a header with id, text and optionally title) or directories of .txt files")
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+# Labels per article a single-label model shows when --top-k is not given (the Python API's default is 1).
+CLI_TOP_K = 3
 
 
 class Article(NamedTuple):
@@ -78,9 +83,15 @@ def read_articles(names: Iterable[str]) -> Iterator[Article]:
     for name in names:
         if name != "-" and not os.path.exists(name):
             raise UserError(f"{name}: no such file or directory")
-    return (article for name in names
-            for article in (_directory_articles(Path(name)) if name != "-" and os.path.isdir(name)
-                            else _jsonl_articles(name)))
+    return (article for name in names for article in _input_articles(name))
+
+
+def _input_articles(name: str) -> Iterator[Article]:
+    if name != "-" and os.path.isdir(name):
+        return _directory_articles(Path(name))
+    if name != "-" and Path(name).suffix.lower() in TABLE_DELIMITERS:
+        return _table_articles(Path(name))
+    return _jsonl_articles(name)
 
 
 def _jsonl_articles(name: str) -> Iterator[Article]:
@@ -129,6 +140,37 @@ def _article(record: dict, where: str) -> Article:
     if title is not None and not isinstance(title, str):
         return Article(ident, error=f'"title" is {type(title).__name__}, not text')
     return Article(ident, record["text"], title)  # a text that is not a str: predict says why per article
+
+
+def _table_articles(path: Path) -> Iterator[Article]:
+    """The rows of a CSV / TSV file, read as JSONL lines are: columns id, text and optionally title (others
+    are ignored); a row is named by its line when it has no usable id."""
+    # Articles are long: a field may exceed the csv module's default limit of 128 KiB.
+    limit = csv.field_size_limit(2**31 - 1)
+    rows = None
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = csv.DictReader(handle, delimiter=TABLE_DELIMITERS[path.suffix.lower()])
+            missing = [column for column in ("id", "text") if column not in (rows.fieldnames or [])]
+            if missing:
+                raise UserError(f"{path}: no {' or '.join(missing)} column in its header; {INPUT_FORMS}")
+            seen = 0
+            for row in rows:
+                seen += 1
+                where = f"{path}:{rows.line_num}"
+                if None in row:
+                    yield Article(where, error="more fields than the header has")
+                    continue
+                # A short row leaves its last columns None: absent, as a missing JSONL key is.
+                yield _article({key: value for key, value in row.items() if value is not None}, where)
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 (invalid byte at offset {exc.start})") from None
+    except csv.Error as exc:
+        raise UserError(f"{path}:{rows.line_num if rows else 1}: not {path.suffix[1:].upper()} ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
+    if not seen:
+        raise UserError(f"{path}: no articles")
 
 
 def _directory_articles(root: Path) -> Iterator[Article]:
@@ -214,7 +256,7 @@ def _not_ours(out: Path, number: int) -> UserError:
 
 # ------------------------------------------------------------------------------------------- predict
 def predict_corpus(classifier: TopicClassifier, articles: Iterable, out: str | Path, shard: tuple[int, int] = (0, 1),
-                   batch_size: int = 32, top_k: int = 1, progress: bool = False) -> Summary:
+                   batch_size: int = 32, top_k: int | None = None, progress: bool = False) -> Summary:
     """Classify the articles of `shard` (i, n) whose ids are not yet in `out`, appending one JSON line per
     article: {"id", "label", "score", "labels", "scores", "warnings"} as TopicClassifier.predict gives, or
     {"id", "error"}. `articles` yields Article or (id, text, title) tuples and is read once, lazily."""
@@ -260,7 +302,7 @@ def predict_corpus(classifier: TopicClassifier, articles: Iterable, out: str | P
     return summary
 
 
-def _write_batch(classifier: TopicClassifier, batch: list[Article], handle, top_k: int, batch_size: int,
+def _write_batch(classifier: TopicClassifier, batch: list[Article], handle, top_k: int | None, batch_size: int,
                  summary: Summary) -> None:
     batch = [_read_text_file(a) if a.path is not None and a.error is None else a for a in batch]
     good = [a for a in batch if a.error is None]
@@ -280,6 +322,17 @@ def _write_batch(classifier: TopicClassifier, batch: list[Article], handle, top_
 
 
 # ----------------------------------------------------------------------------------------------- CLI
+def top_k_option(args: argparse.Namespace, classifier: TopicClassifier) -> int | None:
+    """--top-k as TopicClassifier.predict takes it. A multi-label model's labels are decided by thresholds,
+    so --top-k is refused for it rather than silently ignored."""
+    if classifier.settings.multi_label:
+        if args.top_k is not None:
+            raise UserError("--top-k applies to single-label models; this multi-label model shows every label "
+                            "that passes its threshold")
+        return None
+    return CLI_TOP_K if args.top_k is None else args.top_k
+
+
 def run(args: argparse.Namespace) -> int:
     """`arabic-topics predict INPUT... --out FILE.jsonl [--shard i/n]`. Exit status 2 when the finished
     output holds error records (their reasons are in the file), as predict does for bad inputs."""
@@ -294,8 +347,8 @@ def run(args: argparse.Namespace) -> int:
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     classifier = load(args.model, args.backend)
-    summary = predict_corpus(classifier, articles, out, shard, batch_size=args.batch_size, top_k=args.top_k,
-                             progress=True)
+    summary = predict_corpus(classifier, articles, out, shard, batch_size=args.batch_size,
+                             top_k=top_k_option(args, classifier), progress=True)
     duplicates = f", skipped as duplicate ids {summary.duplicates}" if summary.duplicates else ""
     print(f"{out}: written {summary.written}, skipped as already done {summary.already_done}, "
           f"errors {summary.errors}{duplicates}")

@@ -22,6 +22,7 @@ from .errors import UserError
 from .hardware import default_device
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
+from .quiet import no_progress_bar
 
 TOPIC_CONFIG = "topic_config.json"
 SETTINGS_FORMAT = 1  # topic_config.json layout; raise when a change would mislead older readers
@@ -134,12 +135,16 @@ class TopicClassifier:
 
     # ------------------------------------------------------------------------------------ persistence
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | None = None, backend: str | None = None
-                        ) -> "TopicClassifier":
-        """Load a model directory: a full checkpoint, a light delta (model/delta.py) or an ONNX export.
-        backend: fp32, bf16, onnx or onnx-int8 (model/backends.py); None picks the machine's default, or
-        ONNX Runtime for an ONNX directory. An onnx backend on a PyTorch directory exports it once to the
-        user cache and runs that."""
+    def from_pretrained(cls, path: str | Path | None = None, device: str | None = None,
+                        backend: str | None = None) -> "TopicClassifier":
+        """Load a model directory: a full checkpoint, a light delta (model/delta.py) or an ONNX export; None:
+        the default model (model.default_model_dir()). backend: fp32, bf16, onnx or onnx-int8
+        (model/backends.py); None picks the machine's default, or ONNX Runtime for an ONNX directory. An
+        onnx backend on a PyTorch directory exports it once to the user cache and runs that."""
+        if path is None:
+            from . import default_model_dir  # the package imports this module first
+
+            path = default_model_dir()
         path = Path(path)
         if backend is not None:
             backends.check_backend(backend)
@@ -167,7 +172,8 @@ class TopicClassifier:
         else:
             check_head(path)
             try:
-                model = AutoModelForSequenceClassification.from_pretrained(path)
+                with no_progress_bar():
+                    model = AutoModelForSequenceClassification.from_pretrained(path)
                 tokenizer = AutoTokenizer.from_pretrained(path)
             except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
                 raise _unloadable(path, exc) from None
@@ -229,12 +235,11 @@ class TopicClassifier:
     def logits(self, texts: Sequence[str], titles: Sequence[str | None] | None = None,
                batch_size: int = 32) -> np.ndarray:
         """Raw scores, one row per text; a long text's windows are aggregated (settings.aggregate)."""
-        return self._logits(texts, titles, batch_size)[0]
+        return self._logits(*as_batch(texts, titles), batch_size)[0]
 
     def _read_all(self, texts, titles) -> tuple[list[list[int]], np.ndarray, list[bool]]:
         """(every text's windows in one list, the index of the text each window belongs to, whether each text
         goes on beyond its windows)."""
-        titles = titles if titles is not None else [None] * len(texts)
         windows, owner, truncated = [], [], []
         for n, (text, title) in enumerate(zip(texts, titles)):
             read, cut = self._read(text, title if isinstance(title, str) else None)
@@ -271,7 +276,7 @@ class TopicClassifier:
     def head_features(self, texts: Sequence[str], titles=None, batch_size: int = 32) -> np.ndarray:
         """What the head's last linear layer reads, one row per text, averaged over its windows (the mean
         of the logits is that layer applied to this mean). A new label is fitted on it (training/add_label.py)."""
-        windows, owner, _ = self._read_all(texts, titles)
+        windows, owner, _ = self._read_all(*as_batch(texts, titles))
         order = np.argsort([len(w) for w in windows], kind="stable")
         captured = []
         handle = self.head_layer().register_forward_hook(lambda m, args, out: captured.append(args[0].float()))
@@ -289,20 +294,29 @@ class TopicClassifier:
 
     def predict_proba(self, texts: Sequence[str] | str, titles=None, batch_size: int = 32) -> np.ndarray:
         """One row of probabilities per text (columns: self.labels). An array has no room for a per-item
-        error, so any text predict would refuse raises UserError naming it."""
-        texts = as_batch(texts)
+        error, so any text predict would refuse raises UserError naming it. titles: as for predict."""
+        texts, titles = as_batch(texts, titles)
         for i, text in enumerate(texts):
             if (problem := input_error(text)) is not None:
                 raise UserError(f"text {i}: {problem}")
-        return self._probabilities(self.logits(texts, titles, batch_size))
+        return self._probabilities(self._logits(texts, titles, batch_size)[0])
 
-    def predict(self, texts: Sequence[str] | str, top_k: int = 1, titles=None, batch_size: int = 32) -> list[dict]:
-        """One entry per text, in order. A result has `label` and `score` of the best label, `labels` (the
-        top_k labels, or for multi-label models every label above its threshold), `scores` for all labels and
-        `warnings` (valid but odd input, see model/inputs.py). A text that cannot be classified gets
-        {"error": why} instead, and the other texts keep their results."""
-        texts = as_batch(texts)
-        titles = list(titles) if titles is not None else [None] * len(texts)
+    def predict(self, texts: Sequence[str] | str, top_k: int | None = None, titles=None,
+                batch_size: int = 32) -> list[dict]:
+        """One entry per text, in order: `label`, `score`, `labels`, `scores` (every label's probability)
+        and `warnings` (valid but odd input, see model/inputs.py). A text that cannot be classified gets
+        {"error": why} instead, and the other texts keep their results. titles: one per text (a str or
+        None each), or one str with one str text.
+
+        Single-label models: `labels` are the top_k most probable (default 1), `label` the first of them and
+        `score` its probability. Multi-label models: `labels` are every label whose probability passes its
+        threshold, most probable first; `label` is the first of them, or None when none passes, and `score`
+        is its probability, or when none passes the highest probability of any label (how near the nearest
+        came). top_k does not apply to them (thresholds decide) and is refused."""
+        if top_k is not None and self.settings.multi_label:
+            raise UserError("top_k applies to single-label models; this multi-label model returns every label "
+                            "that passes its threshold (labels) and every label's probability (scores)")
+        texts, titles = as_batch(texts, titles)
         errors = [input_error(text) for text in texts]
         good = [i for i, problem in enumerate(errors) if problem is None]
         logits, truncated = self._logits([texts[i] for i in good], [titles[i] for i in good], batch_size)
@@ -312,7 +326,7 @@ class TopicClassifier:
             if cut:
                 warnings.append(f"long text: only its first {self.settings.max_windows} window(s) of "
                                 f"{self.settings.max_length} tokens were read")
-            results[i] = {**self._result(row, top_k), "warnings": warnings}
+            results[i] = {**self._result(row, 1 if top_k is None else top_k), "warnings": warnings}
         return results
 
     def _result(self, row: np.ndarray, top_k: int) -> dict:
@@ -323,5 +337,6 @@ class TopicClassifier:
                       if row[i] >= self.settings.thresholds.get(self.labels[i], 0.5)]
         else:
             chosen = [self.labels[i] for i in ranked[: max(1, top_k)]]
-        best = self.labels[ranked[0]]
-        return {"label": best, "score": scores[best], "labels": chosen, "scores": scores}
+        # A label's own threshold decides it, so the first chosen label need not be the most probable one.
+        best = chosen[0] if chosen else None
+        return {"label": best, "score": scores[best or self.labels[ranked[0]]], "labels": chosen, "scores": scores}

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import transformers
 import yaml
@@ -14,49 +15,74 @@ from .backends import BACKENDS
 from .classifier import TOPIC_CONFIG, TopicClassifier
 from .errors import UserError
 
+# Files read as one article per row (by batch_predict's reader), with or without --out.
+ROW_SUFFIXES = (".jsonl", *batch_predict.TABLE_DELIMITERS)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="text files, one article each; - reads "
-                        "stdin, one article per line")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="text files, one article each; .jsonl, .csv and "
+                        ".tsv files, one article per row (id, text, title), as --out reads them; - reads stdin, "
+                        "one article per line")
     parser.add_argument("--model", help="model directory (default: the installed default model)")
-    parser.add_argument("--top-k", type=int, default=3, help="labels to show per article (default 3)")
+    parser.add_argument("--top-k", type=int, help=f"single-label models: labels to show per article (default "
+                        f"{batch_predict.CLI_TOP_K}); multi-label models show every label that passes its threshold")
     parser.add_argument("--json", action="store_true", help="print one JSON object per article")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", metavar="FILE.jsonl", help="large corpora: read FILE as JSONL (id, text, title; "
-                        "- is stdin) or as a directory of .txt files, append JSON lines to FILE.jsonl, and on a "
-                        "rerun skip the ids already there (docs/batch-prediction.md)")
+                        "- is stdin), CSV / TSV or a directory of .txt files, append JSON lines to FILE.jsonl, and "
+                        "on a rerun skip the ids already there (docs/batch-prediction.md)")
     parser.add_argument("--shard", metavar="I/N", help="with --out: classify only shard I of N (by a hash of "
                         "the id), so N processes or machines split a corpus")
     parser.add_argument("--backend", choices=BACKENDS, help="how the encoder runs (default: the fastest measured "
                         "on this kind of machine, see docs/benchmarks.md); onnx* export the model once to the cache")
 
 
-def read_inputs(files: list[str]) -> list[tuple[str, str | None, str | None]]:
-    """(name, text, error) per input: a file that cannot be read is an error for that file alone."""
+class Item(NamedTuple):
+    name: str  # what the output calls it: a file, stdin:LINE, or a row's id
+    text: str | None = None
+    title: str | None = None
+    error: str | None = None  # why it cannot be classified
+
+
+def read_inputs(files: list[str]) -> list[Item]:
+    """Every article to classify: a file that cannot be read is an error for that file alone."""
     items = []
     for name in files:
         if name == "-":
             lines = [(n, line.strip()) for n, line in enumerate(sys.stdin, 1) if line.strip()]
-            items += [(f"stdin:{n}", line, None) for n, line in lines] or [("stdin", None, "no text on stdin")]
-            continue
-        items.append((name, *_read_file(Path(name))))
+            items += [Item(f"stdin:{n}", line) for n, line in lines] or [Item("stdin", error="no text on stdin")]
+        elif Path(name).suffix.lower() in ROW_SUFFIXES and Path(name).is_file():
+            items += _read_rows(name)
+        else:
+            items.append(Item(name, *_read_file(Path(name))))
     return items
 
 
-def _read_file(path: Path) -> tuple[str | None, str | None]:
+def _read_rows(name: str) -> list[Item]:
+    """The rows of a table file, read by the same reader as --out, so a file means the same either way."""
+    try:
+        articles = list(batch_predict.read_articles([name]))
+    except UserError as exc:  # the file as a whole is unreadable: "NAME[:LINE]: why"
+        where, _, why = str(exc).removeprefix(name).partition(": ")
+        return [Item(name + where, error=why)]
+    return [Item(str(a.id), a.text, a.title, a.error) for a in articles]
+
+
+def _read_file(path: Path) -> tuple[str | None, None, str | None]:
+    """(text, title, error) of a plain text file."""
     if path.is_dir():
-        return None, "is a directory, not a text file"
+        return None, None, "is a directory, not a text file"
     if not path.is_file():
-        return None, "no such file"
+        return None, None, "no such file"
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        return None, f"cannot read ({exc.strerror})"
+        return None, None, f"cannot read ({exc.strerror})"
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text (invalid byte at offset {exc.start})"
+        return None, None, f"not UTF-8 text (invalid byte at offset {exc.start})"
     if not text.strip():
-        return None, "empty file"
-    return text, None
+        return None, None, "empty file"
+    return text, None, None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,32 +91,34 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None or args.shard is not None:
         return batch_predict.run(args)
     items = read_inputs(args.files)
-    failed = False
-    good = [(name, text) for name, text, problem in items if problem is None]
-    results = {}
+    good = [n for n, item in enumerate(items) if item.error is None]
+    results = [{"error": item.error} for item in items]
     if good:
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
         classifier = load(args.model, args.backend)
-        predicted = classifier.predict([text for _, text in good], top_k=args.top_k, batch_size=args.batch_size)
-        results = {name: result for (name, _), result in zip(good, predicted)}
-    width = max(len(name) for name, _, _ in items)
+        predicted = classifier.predict([items[n].text for n in good], top_k=batch_predict.top_k_option(args, classifier),
+                                       titles=[items[n].title for n in good], batch_size=args.batch_size)
+        for n, result in zip(good, predicted):
+            results[n] = result
+    width = max(len(item.name) for item in items)
     if good and not args.json:
         print(f"{'input':<{width}}  {'label':<18} score   other labels")
-    for name, _, problem in items:
-        result = results.get(name, {"error": problem})
+    failed = False
+    for item, result in zip(items, results):
         if "error" in result:
-            print(f"arabic-topics: error: {name}: {result['error']}", file=sys.stderr)
+            print(f"arabic-topics: error: {item.name}: {result['error']}", file=sys.stderr)
             failed = True
             continue
         for warning in result["warnings"]:
-            print(f"arabic-topics: warning: {name}: {warning}", file=sys.stderr)
+            print(f"arabic-topics: warning: {item.name}: {warning}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"input": name, **result}, ensure_ascii=False))
+            print(json.dumps({"input": item.name, **result}, ensure_ascii=False))
         else:
             others = ", ".join(f"{lab} {result['scores'][lab]:.2f}" for lab in result["labels"]
                                if lab != result["label"])
-            print(f"{name:<{width}}  {result['label']:<18} {result['score']:.3f}   {others}")
+            # A multi-label model may find no label that passes its threshold: "none", with the top probability.
+            print(f"{item.name:<{width}}  {result['label'] or 'none':<18} {result['score']:.3f}   {others}")
     return 2 if failed else 0
 
 

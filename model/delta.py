@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from . import offline_e5
+from .quiet import head_restored_after
 from .atomic import atomic_directory
 from .bases import resolve_base
 from .errors import UserError
@@ -47,7 +48,8 @@ def base_weights_sha256(base: str) -> tuple[str, str]:
 
 def changed_tensors(model, base_path: str) -> dict[str, torch.Tensor]:
     """Tensors of `model` that differ from (or are absent in) the same architecture loaded from the base."""
-    reference = AutoModelForSequenceClassification.from_pretrained(base_path, config=model.config).state_dict()
+    with head_restored_after():  # the base lacks the head, which is exactly what makes it differ
+        reference = AutoModelForSequenceClassification.from_pretrained(base_path, config=model.config).state_dict()
     return {name: tensor for name, tensor in model.state_dict().items()
             if not (name in reference and torch.equal(reference[name], tensor))}
 
@@ -89,8 +91,9 @@ def load_delta(path: Path):
     except Exception as exc:  # safetensors raises its own error types for truncated or corrupt files
         raise UserError(f"{path / DELTA_WEIGHTS}: unreadable weights ({exc})") from None
     config = AutoConfig.from_pretrained(path)
-    model, info = AutoModelForSequenceClassification.from_pretrained(base_path, config=config,
-                                                                     output_loading_info=True)
+    with head_restored_after():  # the delta holds the head; `uncovered` below refuses any other gap
+        model, info = AutoModelForSequenceClassification.from_pretrained(base_path, config=config,
+                                                                         output_loading_info=True)
     state = model.state_dict()
     unknown = [k for k in delta if k not in state or state[k].shape != delta[k].shape]
     uncovered = [k for k in info["missing_keys"] if k not in delta]

@@ -38,12 +38,27 @@ def script_warnings(text: str) -> list[str]:
     return []
 
 
-def as_batch(texts) -> list:
-    """A str is a batch of one; a list or tuple is a batch; anything else is a usage error."""
+def as_batch(texts, titles=None) -> tuple[list, list]:
+    """(texts, titles) as two lists of one entry per text. A str text is a batch of one; a list or tuple is
+    a batch. titles: None, one entry (a str or None) per text, or a str with a str text. A str title with a
+    list of texts would be read one character per text, and titles of another length would be paired with
+    the wrong texts: both are usage errors, as is anything else."""
     from .errors import UserError
 
-    if isinstance(texts, str):
-        return [texts]
-    if isinstance(texts, (list, tuple)):
-        return list(texts)
-    raise UserError(f"predict takes a string or a list of strings, not {type(texts).__name__}")
+    single = isinstance(texts, str)
+    if not single and not isinstance(texts, (list, tuple)):
+        raise UserError(f"predict takes a string or a list of strings, not {type(texts).__name__}")
+    texts = [texts] if single else list(texts)
+    if titles is None:
+        return texts, [None] * len(texts)
+    if isinstance(titles, str):
+        if not single:
+            raise UserError(f"titles is one string but texts is a list of {len(texts)}; give one title per text")
+        return texts, [titles]
+    try:
+        titles = list(titles)
+    except TypeError:
+        raise UserError(f"titles must be a list of strings (or None), not {type(titles).__name__}") from None
+    if len(titles) != len(texts):
+        raise UserError(f"{len(titles)} titles for {len(texts)} texts; give one title (or None) per text")
+    return texts, titles

@@ -85,3 +85,19 @@ def default_sigint() -> None:
     ... &`, some CI runners) starts its background jobs with SIGINT ignored and children inherit that; Python
     then never raises KeyboardInterrupt, and torchrun never passes the signal on."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# What transformers prints for a model whose weights it had to make up: a user reads it as a broken model.
+LOAD_REPORT = ("LOAD REPORT", "MISSING", "newly initialized", "Consider training", "Loading weights")
+
+
+def stderr_of_python(code: str) -> str:
+    """stderr of a fresh interpreter running `code`, as a user's script would print it (in-process capture
+    misses transformers' log handler, which keeps the stderr it found at import)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=os.environ)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr

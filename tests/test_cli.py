@@ -1,5 +1,7 @@
 """The `arabic-topics` command as a user runs it: real processes, one-line errors, no tracebacks."""
+import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -98,3 +100,54 @@ def test_one_bad_file_does_not_cost_the_others_their_results(cli_model, tmp_path
 def test_empty_stdin_is_an_error():
     done = run("arabic-topics", "predict", "-", stdin="\n  \n")
     assert done.returncode == 2 and done.stderr.strip() == "arabic-topics: error: stdin: no text on stdin"
+
+
+def test_a_table_file_is_read_by_rows_with_or_without_out(cli_model, tmp_path):
+    rows = [{"id": "a1", "text": ARTICLE.read_text(encoding="utf-8"), "title": "مباراة"},
+            {"id": "a2", "text": "ارتفعت أسعار النفط في الأسواق العالمية"},
+            {"id": "a3", "title": "بلا نص"}]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    table = tmp_path / "corpus.tsv"
+    with open(table, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["id", "title", "text"], delimiter="\t")  # quotes the article's newlines
+        writer.writeheader()
+        writer.writerows(rows[:2])
+    shown = run("arabic-topics", "predict", "--model", str(cli_model), "--json", str(corpus), str(table))
+    assert shown.returncode == 2 and "arabic-topics: error: a3: no \"text\"" in shown.stderr.splitlines()
+    printed = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert [r["input"] for r in printed] == ["a1", "a2", "a1", "a2"] and len(printed[0]["labels"]) == 3
+    assert printed[:2] == printed[2:]  # the TSV's rows read as the JSONL's (an empty title is no title)
+    written = run("arabic-topics", "predict", "--model", str(cli_model), str(corpus), "--out", str(tmp_path / "o.jsonl"))
+    assert written.returncode == 2, written.stderr
+    records = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [{k: v for k, v in r.items() if k != "id"} for r in records[:2]] == [
+        {k: v for k, v in r.items() if k != "input"} for r in printed[:2]]
+    unreadable = tmp_path / "bad.csv"
+    unreadable.write_text("title,body\nx,y\n")
+    refused = run("arabic-topics", "predict", "--model", str(cli_model), str(unreadable))
+    assert refused.returncode == 2 and refused.stderr.startswith(f"arabic-topics: error: {unreadable}: no id or text")
+    assert "Traceback" not in refused.stderr
+
+
+@pytest.fixture
+def strict_model(partial_model, tmp_path):
+    """The tiny multi-label model saved with thresholds no label passes."""
+    copy = tmp_path / "strict"
+    shutil.copytree(partial_model, copy)
+    config = json.loads((copy / "topic_config.json").read_text())
+    config["thresholds"] = {label: 1.01 for label in config["thresholds"]}
+    (copy / "topic_config.json").write_text(json.dumps(config))
+    return copy
+
+
+def test_a_multi_label_model_says_none_when_no_label_passes(strict_model):
+    table = run("arabic-topics", "predict", "--model", str(strict_model), str(ARTICLE))
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[1].split()[1] == "none"
+    shown = json.loads(run("arabic-topics", "predict", "--model", str(strict_model), "--json", str(ARTICLE)).stdout)
+    assert shown["label"] is None and shown["labels"] == [] and shown["score"] == max(shown["scores"].values())
+    refused = run("arabic-topics", "predict", "--model", str(strict_model), "--top-k", "2", str(ARTICLE))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == ["arabic-topics: error: --top-k applies to single-label models; "
+                                                   "this multi-label model shows every label that passes its threshold"]

@@ -11,7 +11,7 @@ from model import TopicClassifier, default_model_dir, predict
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping
 
-from .conftest import DATA
+from .conftest import DATA, LOAD_REPORT, stderr_of_python
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +61,14 @@ def test_the_shipped_model_says_all_that_an_article_is_about(shipped):
     predicted = np.array([[lab in result["labels"] for lab in labels] for result in results])
     assert gold.sum(1).max() > 1 and predicted.sum(1).max() > 1  # several labels per article, both sides
     assert f1_score(gold, predicted, average="micro") >= 0.75
+
+
+def test_the_shipped_model_loads_quietly_as_the_default(shipped):
+    """Its delta rebuilds the classifier on a base without one: transformers must not report that as missing."""
+    _, clf = shipped
+    err = stderr_of_python(f"""
+from model import TopicClassifier, predict
+assert TopicClassifier.from_pretrained(None).labels == {clf.labels!r}
+assert predict("التقى وزير الخارجية نظيره الفرنسي لبحث الأزمة السياسية")["label"] == "politics"
+""")
+    assert not [word for word in LOAD_REPORT if word in err], err

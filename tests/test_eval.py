@@ -1,4 +1,5 @@
-"""Evaluation reports on real samples: tiny trained models, the TF-IDF baseline, the three protocols."""
+"""Evaluation reports on real samples: tiny trained models, the TF-IDF baseline, the protocols (scoring any
+labelled file: test_evaluate_file.py)."""
 import csv
 import json
 
@@ -8,7 +9,7 @@ import pytest
 
 from eval import TfidfBaseline, evaluate
 from eval.evaluate import calibration
-from eval.protocols import cross_corpus, leave_one_source_out, model_split
+from eval.protocols import evaluate_file, leave_one_source_out, model_split
 from model import TopicClassifier, UserError
 from training.corpus import TableColumns, read_corpus, read_table
 from training.hygiene import clean
@@ -105,14 +106,14 @@ def test_leave_one_source_out(tmp_path):
     assert "| held-out source |" in report and json.loads((tmp_path / "metrics.json").read_text())["folds"]
 
 
-def test_cross_corpus_scores_shared_labels_only(trained, tmp_path):
+def test_another_corpus_is_scored_whole_through_a_label_mapping(trained, tmp_path):
     mapping = tmp_path / "jawhara.yaml"
     mapping.write_text("labels: {internationalNews: internationalNews, sport: sport, economy: economy, "
                        "culture: culture, technology: technology}\nunmapped: drop\n")
-    metrics = cross_corpus(trained, str(DATA / "jawhara"), str(mapping), tmp_path / "report")
+    metrics = evaluate_file(str(DATA / "jawhara"), trained, tmp_path / "report", label_map=str(mapping))
     assert metrics["data"]["articles"] == 10  # 2 articles in each of the 5 shared categories
     assert set(metrics["model"]["per_source"]) == {"Jawhara FM"}
-    assert "baseline" in metrics
+    assert "baseline" in metrics  # trained on the model's own train split: its corpus is here
 
 
 def test_evaluate_in_memory(trained):

@@ -1,4 +1,5 @@
-"""Both notebooks run top to bottom on the committed samples; a failing cell fails the test."""
+"""Every notebook runs top to bottom on the committed samples; a failing cell fails the test."""
+import json
 from pathlib import Path
 
 import nbformat
@@ -33,10 +34,35 @@ def test_evaluate_notebook(trained, tmp_path, monkeypatch):
     assert (tmp_path / "report.md").is_file() and (tmp_path / "confusion_matrix.png").is_file()
 
 
-@pytest.mark.parametrize("name", ["explore_data.ipynb", "evaluate.ipynb"])
+def test_train_your_own_notebook(tiny_base, tmp_path, monkeypatch):
+    notebook = execute("train_your_own.ipynb", {"ARABIC_TOPICS_BASE": tiny_base, "ARABIC_TOPICS_OUTPUT": tmp_path},
+                       monkeypatch)
+    assert (tmp_path / "model" / "config.json").is_file()
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert metrics["data"]["articles"] == 13 and "baseline" in metrics  # the whole held-out file, beside the baseline
+    last = notebook.cells[-1]["outputs"][0]["data"]["text/plain"]
+    assert "score" in last and len(last.splitlines()) == 4  # a header and the three texts classified
+
+
+def test_notebook_samples_are_the_committed_articles():
+    """notebooks/data is made from tests/data by its script: the same articles, the recipes' labels."""
+    import pandas as pd
+
+    from training.corpus import read_corpus
+
+    train = pd.read_csv(NOTEBOOKS / "data" / "train.csv")
+    assert set(train["text"]) == set(read_corpus(DATA / "ant")["text"])
+    assert train["label"].value_counts().to_dict() == {"politics": 14, "culture": 6, "economy": 6, "sports": 6,
+                                                       "technology": 6}
+    heldout = pd.read_csv(NOTEBOOKS / "data" / "heldout.csv")
+    assert set(heldout["text"]) <= set(read_corpus(DATA / "jawhara")["text"]) and len(heldout) == 13
+
+
+@pytest.mark.parametrize("name", ["explore_data.ipynb", "evaluate.ipynb", "train_your_own.ipynb"])
 def test_a_failing_cell_fails(name, monkeypatch, tmp_path):
     from nbclient.exceptions import CellExecutionError
 
     with pytest.raises(CellExecutionError):
-        execute(name, {"ARABIC_TOPICS_DATA": tmp_path / "missing", "ARABIC_TOPICS_MODEL": tmp_path / "none"},
+        execute(name, {"ARABIC_TOPICS_DATA": tmp_path / "missing", "ARABIC_TOPICS_MODEL": tmp_path / "none",
+                       "ARABIC_TOPICS_BASE": tmp_path / "no-base", "ARABIC_TOPICS_OUTPUT": tmp_path},
                 monkeypatch)

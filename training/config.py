@@ -14,6 +14,8 @@ from transformers import HfArgumentParser
 
 from model import UserError
 
+from .bundle import resolve_model_paths
+
 
 QUICK_RUN = {"max_train_samples": 2000, "max_eval_samples": 1000, "epochs": 2.0, "max_length": 128}
 
@@ -21,13 +23,24 @@ QUICK_RUN = {"max_train_samples": 2000, "max_eval_samples": 1000, "epochs": 2.0,
 @dataclass
 class TrainConfig:
     # data
-    data: Optional[str] = field(default=None, metadata={"help": "corpus folder or CSV/TSV/JSONL file"})
-    format: Literal["auto", "ant", "folders", "table"] = "auto"
-    text_column: str = "text"
-    title_column: Optional[str] = None
-    label_column: str = "label"
-    id_column: Optional[str] = None
-    source_column: Optional[str] = None
+    data: Optional[str] = field(default=None, metadata={"help": "corpus folder or CSV/TSV/JSONL file (the training "
+                                                                "articles; dev and test are carved from it unless given)"})
+    dev_data: Optional[str] = field(default=None, metadata={
+        "help": "official dev file, read like --data and kept whole (articles of --data also in it are removed from "
+                "training)"})
+    test_data: Optional[str] = field(default=None, metadata={
+        "help": "official test file, read like --data and kept whole (articles of --data also in it are removed from "
+                "training)"})
+    format: Literal["auto", "ant", "folders", "table"] = field(default="auto", metadata={
+        "help": "how --data is laid out: ANT tag files, category folders of .txt, or a table (auto: detected)"})
+    text_column: str = field(default="text", metadata={"help": "table column holding the article body"})
+    title_column: Optional[str] = field(default=None, metadata={
+        "help": "table column holding the title (default: 'title' when the table has one)"})
+    label_column: str = field(default="label", metadata={"help": "table column holding the label ('a|b' or a JSON "
+                                                                 "list for several)"})
+    id_column: Optional[str] = field(default=None, metadata={"help": "table column holding a unique article id "
+                                                                     "(default: file name and row number)"})
+    source_column: Optional[str] = field(default=None, metadata={"help": "table column naming the outlet"})
     label_map: Optional[str] = field(default=None, metadata={"help": "label-mapping YAML"})
     conflicts: Literal["first", "drop"] = field(
         default="first", metadata={"help": "duplicate bodies with different labels: keep the first, or drop all"})
@@ -35,22 +48,29 @@ class TrainConfig:
         "help": "JSONL of extra 0/1 labels per article id (partial multi-label: unknown labels are masked)"})
     pseudo_labels_from: Optional[str] = field(default=None, metadata={
         "help": "teacher model directory: fills the unknown labels of training articles with its predictions"})
-    split: Literal["random", "source", "ids"] = "random"
+    split: Literal["random", "source", "ids"] = field(default="random", metadata={
+        "help": "how dev/test are carved from --data: stratified random, held-out outlets (--test-sources) or "
+                "fixed article ids (--test-ids)"})
     test_sources: Optional[str] = field(default=None, metadata={"help": "comma-separated outlets held out"})
     test_ids: Optional[str] = field(default=None, metadata={"help": "file of article ids forming the test split "
                                                                   "(--split ids), or added to the random test split"})
-    dev_size: float = 0.1
-    test_size: float = 0.1
+    dev_size: float = field(default=0.1, metadata={"help": "fraction of --data kept for dev when no --dev-data"})
+    test_size: Optional[float] = field(default=None, metadata={
+        "help": "fraction of --data kept for test when no --test-data (default: 0.1, or 0 when --dev-data is given)"})
     max_train_samples: Optional[int] = field(default=None, metadata={"help": "stratified subsample, quick runs"})
     max_eval_samples: Optional[int] = field(default=None, metadata={"help": "cap dev and test sizes"})
     use_title: bool = True
     # model
     base: str = field(default="e5-small", metadata={"help": "e5-small (offline preset), hub id or path"})
-    max_length: int = 256
+    # Fields left at None are chosen from the data and the machine when training starts (training/recipe.py),
+    # printed with a time estimate, and saved resolved in training_config.yaml; an explicit value always wins.
+    max_length: Optional[int] = field(default=None, metadata={
+        "help": "tokens read per article (default: from the token lengths of the training articles)"})
     freeze_embeddings: Optional[bool] = field(
         default=None, metadata={"help": "freeze the word-embedding matrix (default: on when training on CPU)"})
-    freeze_layers: int = field(default=0, metadata={
-        "help": "also freeze this many lower encoder layers; their outputs are then computed once per article"})
+    freeze_layers: Optional[int] = field(default=None, metadata={
+        "help": "freeze this many lower encoder layers, whose outputs are then computed once per article "
+                "(default: chosen to fit --time-budget; 0 fine-tunes every layer)"})
     feature_cache: Optional[str] = field(default=None, metadata={
         "help": "folder keeping the frozen layers' outputs, reused by later runs on the same articles"})
     # How the saved model reads articles longer than max_length at prediction time (training always sees the
@@ -62,18 +82,25 @@ class TrainConfig:
     aggregate: Literal["mean", "max"] = field(default="mean", metadata={"help": "how window logits combine"})
     title_in_every_window: bool = field(default=True, metadata={"help": "repeat the title in every window"})
     # optimisation
-    epochs: float = 3.0
-    learning_rate: float = 5e-5
-    batch_size: int = 16
+    epochs: Optional[float] = field(default=None, metadata={
+        "help": "maximum training epochs; early stopping on dev macro-F1 may end sooner (default: from the "
+                "training-set size and --time-budget)"})
+    learning_rate: Optional[float] = field(default=None, metadata={
+        "help": "peak learning rate, linear decay (default: from how many layers are trained)"})
+    batch_size: int = field(default=32, metadata={"help": "training articles per step (per process)"})
     eval_batch_size: int = 64
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    class_weights: bool = field(default=False, metadata={"help": "weight the loss by inverse label frequency"})
+    class_weights: Optional[bool] = field(default=None, metadata={
+        "help": "weight the loss by inverse label frequency (default: on when the largest label has 3x the "
+                "articles of the smallest)"})
+    time_budget: float = field(default=20.0, metadata={
+        "help": "minutes the choices left to the data should fit in on this machine (estimated before training)"})
     early_stopping_patience: int = field(default=3, metadata={"help": "evaluations without dev gain; 0 = off"})
     eval_every: Optional[int] = field(default=None, metadata={"help": "steps between dev evaluations "
                                                                      "(default: once per epoch)"})
     bf16: Optional[bool] = field(default=None, metadata={"help": "bf16 autocast (default: when the CPU/GPU has it)"})
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "seed of the split, the initialisation and the data order"})
     quick: bool = field(default=False, metadata={"help": "quick run: 2,000 training articles, 1,000 dev/test, "
                                                           "2 epochs, 128 tokens (explicit options still win)"})
     # output
@@ -94,7 +121,8 @@ def read_config_file(path: str | Path) -> dict:
     unknown = set(values) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
         raise UserError(f"{path}: unknown settings: {', '.join(sorted(unknown))}")
-    return values
+    # a saved model's training_config.yaml names the label map and test ids it carries beside it
+    return resolve_model_paths(values, Path(path).parent)
 
 
 def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train") -> TrainConfig:
@@ -114,10 +142,19 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
         raise UserError("--split source needs --test-sources (e.g. BBC,France24)")
     if config.split == "ids" and not config.test_ids:
         raise UserError("--split ids needs --test-ids FILE")
+    if config.test_data and config.split != "random":
+        raise UserError(f"--test-data is the test split: it cannot be combined with --split {config.split}")
     if config.max_windows < 1:
         raise UserError(f"--max-windows must be at least 1 (got {config.max_windows})")
-    # each window after the first must move forward: the overlap and the repeated title share one window
+    if config.time_budget <= 0:
+        raise UserError(f"--time-budget must be a positive number of minutes (got {config.time_budget:g})")
+    if config.max_length is not None:
+        check_window_overlap(config)
+    return config
+
+
+def check_window_overlap(config: TrainConfig) -> None:
+    """Each window after the first must move forward: the overlap and the repeated title share one window."""
     if config.max_windows > 1 and not 0 <= config.window_overlap < (config.max_length - 2) // 2:
         raise UserError(f"--window-overlap must be between 0 and {(config.max_length - 2) // 2 - 1} for "
                         f"--max-length {config.max_length} (got {config.window_overlap})")
-    return config

@@ -105,7 +105,8 @@ def _split_label(value) -> str | list[str]:
 
 def _table_records(path: Path):
     if path.suffix in (".jsonl", ".json"):
-        for n, line in enumerate(_read_text(path).splitlines(), 1):
+        # split on newlines only: str.splitlines() also breaks at U+2028 / U+0085, which JSON text may hold raw
+        for n, line in enumerate(_read_text(path).split("\n"), 1):
             if line.strip():
                 try:
                     yield n, json.loads(line)
@@ -133,7 +134,8 @@ def read_table(path: Path, columns: TableColumns = TableColumns()) -> Dataset:
         rows.append({
             "id": str(record[columns.id]) if columns.id else f"{path.stem}-{n}",
             "text": str(record[columns.text]),
-            "title": str(record.get(columns.title) or "") if columns.title else "",
+            # a table's "title" column is read unless another one is named: titles carry much of the topic
+            "title": str(record.get(columns.title or "title") or ""),
             "label": _split_label(record[columns.label]),
             "source": str(record.get(columns.source) or "") if columns.source else path.stem,
         })

@@ -89,7 +89,10 @@ class LabelMapping:
             log.warning("label mapping names %d label(s) the corpus does not have: %s", len(unused),
                         ", ".join(unused))
         new_labels = [mapped(ex) for ex in data]
-        keep = [i for i, lab in enumerate(new_labels) if lab is not None and (lab or self.none)]
+        # An article the mapping left without labels is removed; one that came with an empty label list (a
+        # multi-label article with none of the labels) stays: "none of them" is a real answer.
+        came_empty = [isinstance(lab, list) and not lab for lab in data["label"]]
+        keep = [i for i, lab in enumerate(new_labels) if lab is not None and (lab or self.none or came_empty[i])]
         data = data.select(keep)
         features = data.features.copy()
         if any(isinstance(new_labels[i], list) for i in keep[:1]):
@@ -170,6 +173,34 @@ def clean(data: Dataset, conflicts: str = "first") -> tuple[Dataset, dict]:
         "articles_kept": len(keep),
     }
     return data.select(keep), report
+
+
+def remove_leaks(train: Dataset, given: dict[str, Dataset]) -> tuple[Dataset, dict]:
+    """Official dev/test files stay whole (their scores must be comparable with published ones); an article of
+    the training data whose body is also in one of them would be scored after being trained on, so it leaves
+    training. Returns the training data without them and what was removed (saved in data_summary.json)."""
+    held_out = {name: {body_key(t) for t in part["text"]} for name, part in given.items()}
+    leaked: dict[str, list[str]] = {name: [] for name in given}
+    keep = []
+    for i, (key, article_id) in enumerate(zip(map(body_key, train["text"]), train["id"])):
+        found = [name for name, keys in held_out.items() if key in keys]
+        for name in found:
+            leaked[name].append(article_id)
+        if not found:
+            keep.append(i)
+    report = {"leaks_removed_from_train": len(train) - len(keep),
+              "leaks": {name: {"count": len(ids), "train_ids": ids} for name, ids in leaked.items()},
+              "duplicates_kept_within": {name: len(part) - len(held_out[name]) for name, part in given.items()},
+              "articles": {name: len(part) for name, part in given.items()}}
+    return train.select(keep), report
+
+
+def format_leaks(report: dict) -> str:
+    parts = ", ".join(f"{n['count']} also in {name}" for name, n in report["leaks"].items())
+    kept = ", ".join(f"{name} {n} articles ({report['duplicates_kept_within'][name]} repeated inside, kept)"
+                     for name, n in report["articles"].items())
+    return (f"official files kept whole: {kept}; removed {report['leaks_removed_from_train']} training articles "
+            f"({parts}) so that none is scored after being trained on")
 
 
 def format_report(report: dict) -> str:

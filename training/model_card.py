@@ -10,6 +10,15 @@ def _table(rows: list[tuple], header: tuple) -> str:
     return "\n".join(lines)
 
 
+def baseline_line(metrics: dict) -> str:
+    baseline = metrics.get("baseline", {})
+    scores = [f"{s} {baseline[s]['macro_f1']:.4f}" for s in ("dev", "test") if s in baseline]
+    if not scores:
+        return "No TF-IDF baseline was trained beside this model."
+    return (f"TF-IDF + LinearSVC baseline trained on the same {baseline['train_articles']} training articles, "
+            f"macro-F1: {', '.join(scores)}.")
+
+
 def write_model_card(directory: Path, config, summary: dict, metrics: dict, classifier) -> None:
     labels = classifier.labels
     counts = summary["label_counts"]
@@ -40,6 +49,8 @@ apply the normalisation and text prefix in `topic_config.json` to match training
 ## Metrics
 {_table([(name, *(f"{metrics[s][name]:.4f}" for s in ("dev", "test") if s in metrics)) for name in score_names],
         ("metric", *(s for s in ("dev", "test") if s in metrics)))}
+
+{baseline_line(metrics)}
 
 ## Data
 Split: {summary['split']['kind']} (seed {summary['split']['seed']}{', test sources ' + str(summary['split']['test_sources']) if summary['split']['test_sources'] else ''}):

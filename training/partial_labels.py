@@ -20,7 +20,7 @@ def jsonl_records(path: str | Path, what: str):
     """(line number, JSON object) for each non-blank line of a small JSONL file; an unreadable file or line
     stops with one line naming it."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read {what} ({exc.__class__.__name__})") from None
     for n, line in enumerate(lines, 1):

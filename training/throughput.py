@@ -42,7 +42,7 @@ from model.hardware import describe_machine
 
 from .config import TrainConfig, parse_args
 from .train import (TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits, optimisation,
-                    resolve_bf16, scorer, topic_settings, trainer_inputs)
+                    resolve_bf16, resolve_recipe, scorer, topic_settings, trainer_inputs)
 
 PROG = "arabic-topics benchmark-train"
 RATIO_LINE = "training throughput ours / plain: {:.2f}×"
@@ -92,7 +92,9 @@ def prepare(config: TrainConfig, steps: int, dev_n: int) -> Workload:
     if partial:
         raise UserError("benchmark-train cannot compare partial-label recipes: a plain Trainer has no loss that "
                         "leaves unknown labels out")
-    _, tokenizer, prefix, _ = build_model(config, labels, multi_label)
+    model, tokenizer, prefix, _ = build_model(config, labels, multi_label)
+    # settings the recipe leaves to the data are resolved once, as train() does, and shared by both arms
+    config, _ = resolve_recipe(config, splits, tokenizer, model, prefix, resolve_bf16(config))
     settings = topic_settings(config, prefix, multi_label, summary)
     encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
     return Workload(config, labels, multi_label, tokenizer, encoded["train"], encoded["dev"])

@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,14 +32,16 @@ from eval.metrics import (masked_multi_label_scores, multi_label_scores, single_
                           tune_thresholds)
 from model import NormalizerConfig, TopicClassifier, TopicSettings, UserError, prepare_text
 from model.bases import resolve_base
+from model.quiet import head_restored_after
 from model.hardware import bf16_available, default_device
 
 from .config import TrainConfig, parse_args
 from .corpus import TableColumns, read_corpus
 from .frozen_trunk import CachedFeatures, FrozenTrunk, cache_file_for, collate_features, trunk_features
-from . import partial_labels
-from .hygiene import (LabelMapping, check_labels, check_unique_ids, clean, format_report, ids_split, random_split,
-                      source_split, split_indices)
+from . import partial_labels, recipe
+from .hygiene import (LabelMapping, check_labels, check_unique_ids, clean, format_leaks, format_report, ids_split,
+                      random_split, remove_leaks, source_split, split_indices)
+from .bundle import bundle_recipe_files
 from .model_card import write_model_card
 
 log = logging.getLogger("arabic-topics")
@@ -58,23 +61,48 @@ def corpus_columns(config: TrainConfig) -> TableColumns:
                         config.source_column)
 
 
-def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
-    data = read_corpus(config.data, config.format, corpus_columns(config))
+def read_labelled(path: str, config: TrainConfig) -> datasets.Dataset:
+    """One corpus file or folder, through the recipe's reader, columns, label mapping and annotations."""
+    data = read_corpus(path, config.format, corpus_columns(config))
     mapping = LabelMapping.from_yaml(config.label_map) if config.label_map else LabelMapping()
     data = mapping.apply(data)
     if config.annotations or mapping.none:  # partial multi-label: see partial_labels.py
         annotations = partial_labels.read_annotations(config.annotations) if config.annotations else None
         data = partial_labels.attach(data, mapping.targets, annotations)
+    return data
+
+
+def test_fraction(config: TrainConfig) -> float:
+    """--test-size, by default 0.1 of --data, or none of it when an official dev file is given (its user scores
+    an official test file; carving a test split out of training would only cost training articles)."""
+    if config.test_data:
+        return 0.0
+    if config.test_size is not None:
+        return config.test_size
+    return 0.0 if config.dev_data else 0.1
+
+
+def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
+    data = read_labelled(config.data, config)
     data, report = clean(data, config.conflicts)
     check_unique_ids(data, config.data)
     log.info(format_report(report))
+    given = {name: read_labelled(path, config) for name, path in (("dev", config.dev_data),
+                                                                   ("test", config.test_data)) if path}
+    for name, part in given.items():  # kept whole, so their ids must be unique as they are
+        check_unique_ids(part, getattr(config, f"{name}_data"))
+    if given:
+        data, report["official_files"] = remove_leaks(data, given)
+        log.info(format_leaks(report["official_files"]))
     if config.split == "source":
         splits = source_split(data, config.test_sources.split(","), config.dev_size, config.seed)
     elif config.split == "ids":
         splits = ids_split(data, partial_labels.read_ids(config.test_ids), config.dev_size, config.seed)
     else:
         fixed = partial_labels.read_ids(config.test_ids) if config.test_ids else None
-        splits = random_split(data, config.dev_size, config.test_size, config.seed, fixed)
+        dev_size = 0.0 if config.dev_data else config.dev_size
+        splits = random_split(data, dev_size, test_fraction(config), config.seed, fixed)
+    splits.update(given)
     splits["train"] = _subsample(splits["train"], config.max_train_samples, config.seed)
     for name in ("dev", "test"):
         splits[name] = _subsample(splits[name], config.max_eval_samples, config.seed)
@@ -93,8 +121,10 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         **({"known_counts": {name: _label_counts(part["known"]) for name, part in splits.items()}}
            if "known" in splits["train"].column_names else {}),
         "sources": {name: dict(Counter(part["source"])) for name, part in splits.items()},
-        "display_names": mapping.display_names,
+        "display_names": LabelMapping.from_yaml(config.label_map).display_names if config.label_map else {},
     }
+    summary.update({f"{name}_file": str(path) for name, path in (("dev", config.dev_data), ("test", config.test_data))
+                    if path})
     return splits, summary
 
 
@@ -145,14 +175,40 @@ def build_model(config: TrainConfig, labels: list[str], multi_label: bool):
     base_path, prefix = resolve_base(config.base)
     try:
         tokenizer = AutoTokenizer.from_pretrained(base_path)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
-            label2id={lab: i for i, lab in enumerate(labels)},
-            problem_type="multi_label_classification" if multi_label else "single_label_classification")
+        # A base encoder has no classification head: transformers' load report of it ("MISSING ... newly
+        # initialized") describes what training is about to do, so it is replaced by a check of our own that
+        # only the head was missing.
+        with head_restored_after():
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                base_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                label2id={lab: i for i, lab in enumerate(labels)}, output_loading_info=True,
+                problem_type="multi_label_classification" if multi_label else "single_label_classification")
     except OSError as exc:
         raise UserError(f"cannot load base encoder {config.base!r}: {str(exc).splitlines()[0]}") from None
-    freeze(model, config)
+    head = {name for name, _ in model.named_parameters() if not name.startswith(model.base_model_prefix + ".")}
+    unexpected = sorted(set(info.get("missing_keys", ())) - head)
+    if unexpected:
+        log.warning("base encoder %s lacks %d weight(s) outside the classification head, initialised at random "
+                    "(e.g. %s)", config.base, len(unexpected), unexpected[0])
+    if config.freeze_layers is not None:  # unset: chosen by resolve_recipe, which then freezes
+        freeze(model, config)
     return model, tokenizer, prefix, base_path
+
+
+def resolve_recipe(config: TrainConfig, splits: DatasetDict, tokenizer, model, prefix: str,
+                   bf16: bool) -> tuple[TrainConfig, dict]:
+    """Fill the settings left unset from the training articles and this machine (training/recipe.py), print
+    the choice with its time estimate, and freeze the model as chosen."""
+    probe = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix)
+    train_part = splits["train"]
+    titles = train_part["title"] if config.use_title else [None] * len(train_part)
+    texts = [prepare_text(t, ti, probe) for t, ti in zip(train_part["text"], titles)]
+    config, chosen = recipe.choose(config, list(train_part["label"]), texts,
+                                   sum(len(part) for part in splits.values()), len(splits["dev"]), tokenizer, model,
+                                   bf16)
+    log.info(recipe.describe(chosen))
+    freeze(model, config)
+    return config, chosen
 
 
 def freeze(model, config: TrainConfig) -> None:
@@ -210,6 +266,7 @@ def trunk_datasets(trunk: FrozenTrunk, encoded: Mapping, base_path: str, bf16: b
     """The trunk's outputs for every split's articles, encoded in one pass over all of them, read from and
     added to a cache file in `cache_folder` if one is given; `processes` is None for a single process."""
     cache = cache_file_for(cache_folder, base_path, trunk.n_frozen, bf16) if cache_folder else None
+    encoded = {name: part for name, part in encoded.items() if len(part)}  # an empty split has no columns
     ids = {name: list(part["input_ids"]) for name, part in encoded.items()}
     # With a cache the main process encodes and writes it, and the others then read it back; without one,
     # each process encodes the articles itself, all at once.
@@ -359,9 +416,10 @@ def train(config: TrainConfig) -> Path:
         raise UserError("training needs a dev split (for model selection); raise --dev-size")
     labels, multi_label, partial = label_set(splits, summary)
     model, tokenizer, prefix, base_path = build_model(config, labels, multi_label)
+    use_bf16 = resolve_bf16(config)
+    config, chosen = resolve_recipe(config, splits, tokenizer, model, prefix, use_bf16)
     settings = topic_settings(config, prefix, multi_label, summary)
     encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
-    use_bf16 = resolve_bf16(config)
     inputs = trainer_inputs(model, tokenizer, encoded, config.freeze_layers, base_path, use_bf16,
                             config.feature_cache, processes)
     per_epoch = config.eval_every is None
@@ -391,7 +449,7 @@ def train(config: TrainConfig) -> Path:
         raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step}; checkpoint saved in "
                                   f"{out / 'checkpoints'}; continue with the same command and --resume")
 
-    metrics = {}
+    metrics = {"recipe": chosen}
     dev_out = trainer.predict(inputs.data["dev"], metric_key_prefix="dev")
     if multi_label:
         probs = torch.sigmoid(torch.from_numpy(dev_out.predictions)).numpy()
@@ -405,7 +463,9 @@ def train(config: TrainConfig) -> Path:
     if len(encoded["test"]):
         metrics["test"] = _scores(trainer.predict(inputs.data["test"], metric_key_prefix="test"), multi_label,
                                   settings, labels)
-    metrics["best_checkpoint"] = trainer.state.best_model_checkpoint
+    metrics["baseline"] = baseline_beside(splits, labels, multi_label, partial)
+    # the epoch whose model was kept (its checkpoint folder is removed once the model is saved)
+    metrics["best_epoch"] = best_epoch(trainer.state)
     # the effective batch is batch_size x processes: a run is only reproduced with the same number of them
     metrics["training"] = {"processes": processes.num_processes, "steps": trainer.state.global_step,
                            "batch_size": config.batch_size * processes.num_processes}
@@ -414,7 +474,8 @@ def train(config: TrainConfig) -> Path:
     if processes.is_main_process:
         save_final(out, classifier, config, summary, metrics)
     processes.wait_for_everyone()  # no process returns before the model is in place
-    log.info("dev %s | test %s", _headline(metrics["dev"]), _headline(metrics.get("test")))
+    for line in compare_with_baseline(metrics):
+        log.info(line) if not line.startswith("warning") else log.warning(line)
     log.info("model saved to %s", out)
     return out
 
@@ -437,8 +498,62 @@ def _scores(output, multi_label: bool, settings: TopicSettings, labels: list[str
     return single_label_scores(gold[keep], logits.argmax(-1)[keep])
 
 
-def _headline(scores: dict | None) -> str:
-    return "n/a" if not scores else f"macro-F1 {scores['macro_f1']:.4f}"
+def best_epoch(state) -> float | None:
+    """The epoch of the best dev macro-F1 among the evaluations (the model that was kept)."""
+    scored = [entry for entry in state.log_history if "eval_macro_f1" in entry]
+    return max(scored, key=lambda entry: entry["eval_macro_f1"])["epoch"] if scored else None
+
+
+def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, partial: bool) -> dict:
+    """TF-IDF + LinearSVC trained on the same training articles and scored on the same dev/test (seconds), so
+    every run says whether the transformer earned its cost. With partial labels it learns from the training
+    articles whose every label is known and is scored on the known entries, as the model is."""
+    from eval.baseline import TfidfBaseline, baseline_texts
+
+    train_part = splits["train"]
+    if partial:
+        everything = set(labels)
+        train_part = train_part.filter(lambda r: everything <= set(r["known"]))
+        if len({lab for row in train_part["label"] for lab in row}) < 2:
+            return {"skipped": "fewer than two labels among the fully annotated training articles"}
+    started = time.perf_counter()
+    fitted = TfidfBaseline().fit(baseline_texts(train_part), list(train_part["label"]))
+    result = {"model": "TF-IDF char_wb 2-5-grams + LinearSVC (title + body)", "train_articles": len(train_part)}
+    for name in ("dev", "test"):
+        part = splits[name]
+        if not len(part):
+            continue
+        predicted = fitted.predict(baseline_texts(part))
+        if not multi_label:
+            result[name] = single_label_scores(list(part["label"]), predicted)
+            continue
+        as_rows = lambda rows: np.array([[lab in set(row) for lab in labels] for row in rows], dtype=int)  # noqa
+        if partial:
+            gold, known = partial_labels.label_matrices(part["label"], part["known"], labels)
+            scores = masked_multi_label_scores(np.array(gold, dtype=int), as_rows(predicted),
+                                               np.array(known, dtype=int), labels)
+            result[name] = {k: v for k, v in scores.items() if k != "per_label_f1"}
+        else:
+            result[name] = multi_label_scores(as_rows(part["label"]), as_rows(predicted))
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def compare_with_baseline(metrics: dict) -> list[str]:
+    """The model's macro-F1 beside the baseline's on each split, and a warning line where the model is below."""
+    lines = []
+    for name in ("dev", "test"):
+        if name not in metrics:
+            continue
+        ours, line = metrics[name]["macro_f1"], f"{name}: macro-F1 {metrics[name]['macro_f1']:.4f}"
+        theirs = metrics["baseline"].get(name, {}).get("macro_f1")
+        if theirs is not None:
+            line += f" | TF-IDF baseline {theirs:.4f} ({100 * (ours - theirs):+.1f} points)"
+        lines.append(line)
+        if theirs is not None and ours < theirs:
+            lines.append(f"warning: on {name} the model is below the TF-IDF baseline trained on the same articles "
+                         f"({ours:.4f} < {theirs:.4f}); `arabic-topics baseline` saves that baseline as a model")
+    return lines
 
 
 def save_final(out: Path, classifier: TopicClassifier, config: TrainConfig, summary: dict, metrics: dict) -> None:
@@ -447,7 +562,8 @@ def save_final(out: Path, classifier: TopicClassifier, config: TrainConfig, summ
     staging = out / ".saving"
     shutil.rmtree(staging, ignore_errors=True)
     classifier.save_pretrained(staging)
-    (staging / "training_config.yaml").write_text(yaml.safe_dump(config.to_dict(), allow_unicode=True,
+    (staging / "training_config.yaml").write_text(yaml.safe_dump(bundle_recipe_files(config.to_dict(), staging),
+                                                                 allow_unicode=True,
                                                                  sort_keys=False))
     (staging / "data_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))

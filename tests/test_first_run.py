@@ -1,0 +1,115 @@
+"""A user's first run: official dev/test files, the recipe chosen from the data, the baseline beside the model."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from model import UserError
+from training.config import TrainConfig, parse_args
+from training.corpus import read_corpus
+from training.recipe import length_for
+from training.train import load_splits, train
+
+from .conftest import DATA, tiny_config
+
+FIELDS = ("id", "title", "text", "label")
+
+
+def write_csv(path, rows):
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        writer.writeheader()
+        writer.writerows({k: r[k] for k in FIELDS} for r in rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def official_files(tmp_path_factory):
+    """The ANT sample as official train / dev / test files: 3 training articles repeated in test (one of them
+    twice) and 2 in dev, as posts re-published across platforms are."""
+    rows = [dict(r) for r in read_corpus(DATA / "ant")]
+    folder = tmp_path_factory.mktemp("official")
+    train_rows, dev_rows, test_rows = rows[:24], rows[24:30], rows[30:]
+    test_rows = test_rows + [dict(train_rows[0], id="t-copy-0"), dict(train_rows[1], id="t-copy-1"),
+                             dict(train_rows[2], id="t-copy-2"), dict(train_rows[2], id="t-copy-2b")]
+    dev_rows = dev_rows + [dict(train_rows[3], id="d-copy-3"), dict(train_rows[4], id="d-copy-4")]
+    leaked = {"test": sorted(r["id"] for r in train_rows[:3]), "dev": sorted(r["id"] for r in train_rows[3:5])}
+    return (write_csv(folder / "train.csv", train_rows), write_csv(folder / "dev.csv", dev_rows),
+            write_csv(folder / "test.csv", test_rows), leaked, len(dev_rows), len(test_rows))
+
+
+def test_official_files_stay_whole_and_leaks_leave_training(tiny_base, official_files, tmp_path):
+    train_csv, dev_csv, test_csv, leaked, n_dev, n_test = official_files
+    config = tiny_config(tiny_base, tmp_path / "m", data=str(train_csv), dev_data=str(dev_csv),
+                         test_data=str(test_csv), id_column="id")
+    splits, summary = load_splits(config)
+    assert (len(splits["dev"]), len(splits["test"])) == (n_dev, n_test)  # repeats inside test kept
+    report = summary["dedup"]["official_files"]
+    assert report["leaks_removed_from_train"] == 5
+    assert {name: sorted(n["train_ids"]) for name, n in report["leaks"].items()} == leaked
+    assert report["duplicates_kept_within"] == {"dev": 0, "test": 1}
+    assert not set(splits["train"]["id"]) & {i for ids in leaked.values() for i in ids}
+    # every training article that is not a leak is trained on: nothing is carved out for dev or test
+    assert len(splits["train"]) == summary["dedup"]["articles_kept"] - 5
+
+
+def test_dev_file_alone_carves_no_test_split(tiny_base, official_files, tmp_path):
+    train_csv, dev_csv, *_ = official_files
+    splits, _ = load_splits(tiny_config(tiny_base, tmp_path / "m", data=str(train_csv), dev_data=str(dev_csv),
+                                        test_size=None))
+    assert len(splits["test"]) == 0 and len(splits["dev"]) == official_files[4]
+    with pytest.raises(UserError, match="--test-data is the test split"):
+        parse_args(["--data", "x", "--test-data", "y", "--split", "source", "--test-sources", "BBC"])
+
+
+def test_recipe_is_chosen_printed_and_saved(tiny_base, official_files, tmp_path, caplog):
+    """Nothing but the data: every unset choice is resolved, logged with an estimate, saved in
+    training_config.yaml (so that --config of it reruns the same recipe), and the baseline sits beside."""
+    train_csv, dev_csv, test_csv, *_ = official_files
+    config = TrainConfig(data=str(train_csv), dev_data=str(dev_csv), test_data=str(test_csv), base=str(tiny_base),
+                         output_dir=str(tmp_path / "m"), epochs=2, learning_rate=1e-3)
+    with caplog.at_level("INFO", logger="arabic-topics"):
+        out = train(config)
+    saved = yaml.safe_load((out / "training_config.yaml").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    chosen = metrics["recipe"]["chosen"]
+    assert set(chosen) == {"max_length", "class_weights", "freeze_layers"}  # epochs and lr were given
+    assert all(saved[name] == value for name, value in chosen.items())
+    assert saved["freeze_layers"] == 1 and saved["epochs"] == 2 and saved["learning_rate"] == 1e-3
+    assert "recipe chosen from the data" in caplog.text and "estimated time" in caplog.text
+    assert metrics["recipe"]["estimate_seconds"] >= 0
+    for part in ("dev", "test"):
+        assert 0 <= metrics["baseline"][part]["macro_f1"] <= 1
+        assert f"{part}: macro-F1 {metrics[part]['macro_f1']:.4f} | TF-IDF baseline" in caplog.text
+    assert metrics["best_epoch"] in (1.0, 2.0)
+    assert "TF-IDF + LinearSVC baseline trained on the same" in (out / "README.md").read_text()
+    rerun = parse_args(["--config", str(out / "training_config.yaml")])
+    assert all(getattr(rerun, name) == value for name, value in chosen.items())
+
+
+def test_max_length_follows_the_token_lengths():
+    assert length_for(np.array([10] * 95 + [300] * 5), 512) == 64  # short posts: the floor
+    assert length_for(np.array([150] * 96 + [600] * 4), 512) == 160  # rounded up to a multiple of 32
+    assert length_for(np.array([900] * 100), 512) == 256  # long articles: windows read the rest
+    assert length_for(np.array([900] * 100), 128) == 128  # never past the encoder's own limit
+
+
+def test_jsonl_text_may_hold_unicode_line_separators(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    rows = [{"text": "سطر أول\u2028سطر ثان", "label": "a"}, {"text": "نص\u0085آخر", "label": "b"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert list(read_corpus(path)["text"]) == [r["text"] for r in rows]
+
+
+def test_multi_label_articles_with_no_label_stay(tmp_path):
+    from training.hygiene import LabelMapping
+
+    path = tmp_path / "facets.jsonl"
+    rows = [{"text": f"نص {i}", "label": labels} for i, labels in enumerate([["politics"], [], ["security"], []])]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    mapped = LabelMapping().apply(read_corpus(path))
+    assert list(mapped["label"]) == [["politics"], [], ["security"], []]
+    dropped = LabelMapping(drop=["security"]).apply(read_corpus(path))
+    assert list(dropped["label"]) == [["politics"], [], []]
