@@ -4,7 +4,7 @@ and the evaluation protocols. Uses model/ (and training/'s readers and splits), 
     from eval import evaluate_file
     metrics = evaluate_file("my_test.csv", model="runs/my-model", out_dir="reports/mine")
 """
-from .baseline import TfidfBaseline
+from model.tfidf import TfidfBaseline
 from .evaluate import evaluate
 
 __all__ = ["evaluate", "evaluate_file", "TfidfBaseline"]

@@ -121,7 +121,7 @@ def run_baseline(args: argparse.Namespace) -> int:
     from training.config import TrainConfig
     from training.train import load_splits
 
-    from .baseline import TfidfBaseline, baseline_texts
+    from model.tfidf import TfidfBaseline, baseline_texts
     from .evaluate import evaluate
 
     config = TrainConfig(data=args.data, label_map=args.label_map, split=args.split, test_sources=args.test_sources,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, multilabel_confusion_matrix
 
-from .baseline import TfidfBaseline, baseline_texts
+from model.tfidf import TfidfBaseline, baseline_texts
 from .metrics import multi_label_scores, single_label_scores
 from .report import plot_confusion, plot_reliability, write_errors, write_markdown
 

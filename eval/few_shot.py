@@ -19,7 +19,7 @@ from training.add_label import fit_label
 from training.corpus import TableColumns, read_corpus
 from training.partial_labels import first_copies, read_annotations, read_ids
 
-from .baseline import TfidfBaseline, baseline_texts
+from model.tfidf import TfidfBaseline, baseline_texts
 
 
 def annotated_articles(data: str, annotations: str, label: str):

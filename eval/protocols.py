@@ -25,7 +25,7 @@ from training.hygiene import LabelMapping, body_key, clean, source_split
 from training.partial_labels import label_matrices, read_ids
 from training.train import corpus_columns, load_splits, test_fraction
 
-from .baseline import TfidfBaseline, baseline_texts
+from model.tfidf import TfidfBaseline, baseline_texts
 from .evaluate import evaluate, score, stamp
 from .report import _table
 

@@ -22,9 +22,11 @@ from .errors import UserError
 from .hardware import default_device
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
+from .tfidf import TfidfBaseline, fuse, texts_with_titles
 from .quiet import no_progress_bar
 
 TOPIC_CONFIG = "topic_config.json"
+TFIDF_DIR = "tfidf"
 SETTINGS_FORMAT = 1  # topic_config.json layout; raise when a change would mislead older readers
 
 
@@ -45,10 +47,15 @@ class TopicSettings:
     window_overlap: int = 32
     aggregate: str = "mean"
     title_in_every_window: bool = True
+    # Blend with the TF-IDF model saved in tfidf/ (model/tfidf.py fuse): {"weight", "temperature"}; empty = none.
+    # Training adopts it only where it gained on dev (training/fusion.py).
+    fusion: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = {"format_version": SETTINGS_FORMAT, **asdict(self)}
         data["normalizer"] = self.normalizer.to_dict()
+        if not self.fusion:  # written only when used, so that models without it stay readable by older versions
+            del data["fusion"]
         return data
 
     @classmethod
@@ -119,9 +126,13 @@ class TopicClassifier:
     for a directory exported to ONNX, which only ONNX Runtime runs."""
 
     def __init__(self, model, tokenizer, settings: TopicSettings, device: torch.device | None = None,
-                 backend: str | None = None, onnx_path: Path | None = None, config=None):
+                 backend: str | None = None, onnx_path: Path | None = None, config=None,
+                 tfidf: TfidfBaseline | None = None):
         self.device = device or default_device()
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
+        if settings.fusion and tfidf is None:
+            raise UserError(f"the settings blend in a TF-IDF model ({TFIDF_DIR}/) that is missing")
+        self.tfidf = tfidf
         config = config if config is not None else model.config
         self.labels = [config.id2label[i] for i in range(len(config.id2label))]
         if onnx_path is not None:
@@ -157,11 +168,14 @@ class TopicClassifier:
         except UserError as exc:
             raise UserError(f"{path / TOPIC_CONFIG}: {exc}") from None
         device = torch.device(device) if device else None
+        if settings.fusion and not (path / TFIDF_DIR).is_dir():
+            raise UserError(f"{path}: its settings blend in a TF-IDF model, but {TFIDF_DIR}/ is missing")
+        tfidf = TfidfBaseline.load(path / TFIDF_DIR) if settings.fusion else None
         if (path / backends.ONNX_FILE).is_file():
             if backend not in (None, "onnx", "onnx-int8"):
                 raise UserError(f"{path} is an ONNX export: only ONNX Runtime runs it (--backend onnx)")
             return cls(None, AutoTokenizer.from_pretrained(path), settings, device, backend,
-                       onnx_path=path / backends.ONNX_FILE, config=AutoConfig.from_pretrained(path))
+                       onnx_path=path / backends.ONNX_FILE, config=AutoConfig.from_pretrained(path), tfidf=tfidf)
         if backend in ("onnx", "onnx-int8"):
             cached = backends.onnx_cache_dir(path, backend)
             if not (cached / backends.ONNX_FILE).is_file():
@@ -177,7 +191,7 @@ class TopicClassifier:
                 tokenizer = AutoTokenizer.from_pretrained(path)
             except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
                 raise _unloadable(path, exc) from None
-        return cls(model, tokenizer, settings, device, backend)
+        return cls(model, tokenizer, settings, device, backend, tfidf=tfidf)
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write the directory atomically (model/atomic.py): an interrupted save leaves `path` as it was."""
@@ -202,6 +216,8 @@ class TopicClassifier:
         """What every model directory needs besides its weights to read a text as in training."""
         self.tokenizer.save_pretrained(folder)
         (folder / TOPIC_CONFIG).write_text(json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2))
+        if self.tfidf is not None:
+            self.tfidf.save(folder / TFIDF_DIR)
 
     # ------------------------------------------------------------------------------------- inference
     def windows(self, text: str, title: str | None = None) -> list[list[int]]:
@@ -251,6 +267,9 @@ class TopicClassifier:
     def _logits(self, texts, titles, batch_size) -> tuple[np.ndarray, list[bool]]:
         windows, owner, truncated = self._read_all(texts, titles)
         scores = aggregate_windows(self.score_windows(windows, batch_size), owner, len(texts), self.settings.aggregate)
+        if self.tfidf is not None:
+            scores = fuse(scores, self.tfidf.decision_function(texts_with_titles(texts, titles)),
+                          self.settings.fusion, self.settings.multi_label)
         return scores, truncated
 
     def score_windows(self, windows: list[list[int]], batch_size: int = 32) -> np.ndarray:

@@ -12,7 +12,7 @@ import yaml
 
 from . import batch_predict, delta, load
 from .backends import BACKENDS
-from .classifier import TOPIC_CONFIG, TopicClassifier
+from .classifier import TFIDF_DIR, TOPIC_CONFIG, TopicClassifier
 from .errors import UserError
 
 # Files read as one article per row (by batch_predict's reader), with or without --out.
@@ -149,8 +149,10 @@ def run_export(args: argparse.Namespace) -> int:
     if not base:
         raise UserError(f"{model_dir}: no training_config.yaml names its base; pass --base")
     classifier = TopicClassifier.from_pretrained(model_dir)
-    extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml")
-             if (model_dir / name).is_file()]
+    # what a model directory carries besides weights and reading settings, the blended TF-IDF model included
+    extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml",
+                                           "label_map.yaml", "test_ids.txt", TFIDF_DIR)
+             if (model_dir / name).exists()]
     out = delta.save_delta(classifier.model, (model_dir / TOPIC_CONFIG).read_text(), base, Path(args.out), extra)
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"wrote {out} ({size:.1f} MB, base {base})")

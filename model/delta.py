@@ -68,7 +68,7 @@ def save_delta(model, settings_json: str, base: str, out: Path, extra_files: lis
             "format_version": FORMAT_VERSION, "base": base, "base_weights_sha256": base_sha,
             "tensors": len(delta), "parameters": sum(v.numel() for v in delta.values())}, indent=2))
         for item in extra_files:
-            shutil.copy2(item, tmp / Path(item).name)
+            (shutil.copytree if Path(item).is_dir() else shutil.copy2)(item, tmp / Path(item).name)
     return Path(out)
 
 

@@ -94,6 +94,9 @@ class TrainConfig:
     class_weights: Optional[bool] = field(default=None, metadata={
         "help": "weight the loss by inverse label frequency (default: on when the largest label has 3x the "
                 "articles of the smallest)"})
+    fusion: Optional[bool] = field(default=None, metadata={
+        "help": "blend the TF-IDF baseline trained beside the model into it (default: when that gains at least 1 "
+                "dev macro-F1 point; true: always, weight fitted on dev; false: never)"})
     time_budget: float = field(default=20.0, metadata={
         "help": "minutes the choices left to the data should fit in on this machine (estimated before training)"})
     early_stopping_patience: int = field(default=3, metadata={"help": "evaluations without dev gain; 0 = off"})

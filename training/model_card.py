@@ -15,6 +15,14 @@ def baseline_line(metrics: dict) -> str:
     scores = [f"{s} {baseline[s]['macro_f1']:.4f}" for s in ("dev", "test") if s in baseline]
     if not scores:
         return "No TF-IDF baseline was trained beside this model."
+    blend = metrics.get("fusion", {})
+    if blend.get("adopted"):
+        alone = metrics["transformer_alone"]
+        scores_alone = ", ".join(f"{s} {alone[s]['macro_f1']:.4f}" for s in ("dev", "test") if s in alone)
+        return (f"The model blends the transformer with that TF-IDF model (saved in tfidf/; weight "
+                f"{blend['weight']:.2f} on the transformer, fitted on dev). The transformer alone, macro-F1: "
+                f"{scores_alone}; the TF-IDF model alone: {', '.join(scores)}. A plain transformers loader "
+                "(AutoModelForSequenceClassification) gives the transformer alone.")
     return (f"TF-IDF + LinearSVC baseline trained on the same {baseline['train_articles']} training articles, "
             f"macro-F1: {', '.join(scores)}.")
 

@@ -38,7 +38,7 @@ from model.hardware import bf16_available, default_device
 from .config import TrainConfig, parse_args
 from .corpus import TableColumns, read_corpus
 from .frozen_trunk import CachedFeatures, FrozenTrunk, cache_file_for, collate_features, trunk_features
-from . import partial_labels, recipe
+from . import fusion, partial_labels, recipe
 from .hygiene import (LabelMapping, check_labels, check_unique_ids, clean, format_leaks, format_report, ids_split,
                       random_split, remove_leaks, source_split, split_indices)
 from .bundle import bundle_recipe_files
@@ -451,6 +451,7 @@ def train(config: TrainConfig) -> Path:
 
     metrics = {"recipe": chosen}
     dev_out = trainer.predict(inputs.data["dev"], metric_key_prefix="dev")
+    test_out = trainer.predict(inputs.data["test"], metric_key_prefix="test") if len(encoded["test"]) else None
     if multi_label:
         probs = torch.sigmoid(torch.from_numpy(dev_out.predictions)).numpy()
         if partial:
@@ -460,17 +461,19 @@ def train(config: TrainConfig) -> Path:
             tuned = tune_thresholds(dev_out.label_ids.astype(int), probs)
         settings.thresholds = dict(zip(labels, map(float, tuned)))
     metrics["dev"] = _scores(dev_out, multi_label, settings, labels)
-    if len(encoded["test"]):
-        metrics["test"] = _scores(trainer.predict(inputs.data["test"], metric_key_prefix="test"), multi_label,
-                                  settings, labels)
-    metrics["baseline"] = baseline_beside(splits, labels, multi_label, partial)
+    if test_out is not None:
+        metrics["test"] = _scores(test_out, multi_label, settings, labels)
+    metrics["baseline"], tfidf = baseline_beside(splits, labels, multi_label, partial)
+    blended = None
+    if tfidf is not None and not partial and config.fusion is not False:
+        blended = blend_with_tfidf(config, splits, labels, multi_label, tfidf, dev_out, test_out, settings, metrics)
     # the epoch whose model was kept (its checkpoint folder is removed once the model is saved)
     metrics["best_epoch"] = best_epoch(trainer.state)
     # the effective batch is batch_size x processes: a run is only reproduced with the same number of them
     metrics["training"] = {"processes": processes.num_processes, "steps": trainer.state.global_step,
                            "batch_size": config.batch_size * processes.num_processes}
     model = inputs.trunk.reattach() if inputs.trunk else trainer.model
-    classifier = TopicClassifier(model.float(), tokenizer, settings)
+    classifier = TopicClassifier(model.float(), tokenizer, settings, tfidf=blended)
     if processes.is_main_process:
         save_final(out, classifier, config, summary, metrics)
     processes.wait_for_everyone()  # no process returns before the model is in place
@@ -504,18 +507,18 @@ def best_epoch(state) -> float | None:
     return max(scored, key=lambda entry: entry["eval_macro_f1"])["epoch"] if scored else None
 
 
-def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, partial: bool) -> dict:
+def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, partial: bool) -> tuple[dict, object]:
     """TF-IDF + LinearSVC trained on the same training articles and scored on the same dev/test (seconds), so
     every run says whether the transformer earned its cost. With partial labels it learns from the training
     articles whose every label is known and is scored on the known entries, as the model is."""
-    from eval.baseline import TfidfBaseline, baseline_texts
+    from model.tfidf import TfidfBaseline, baseline_texts
 
     train_part = splits["train"]
     if partial:
         everything = set(labels)
         train_part = train_part.filter(lambda r: everything <= set(r["known"]))
         if len({lab for row in train_part["label"] for lab in row}) < 2:
-            return {"skipped": "fewer than two labels among the fully annotated training articles"}
+            return {"skipped": "fewer than two labels among the fully annotated training articles"}, None
     started = time.perf_counter()
     fitted = TfidfBaseline().fit(baseline_texts(train_part), list(train_part["label"]))
     result = {"model": "TF-IDF char_wb 2-5-grams + LinearSVC (title + body)", "train_articles": len(train_part)}
@@ -536,7 +539,40 @@ def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, p
         else:
             result[name] = multi_label_scores(as_rows(part["label"]), as_rows(predicted))
     result["seconds"] = round(time.perf_counter() - started, 1)
-    return result
+    return result, fitted
+
+
+def blend_with_tfidf(config: TrainConfig, splits: DatasetDict, labels: list[str], multi_label: bool, tfidf,
+                     dev_out, test_out, settings: TopicSettings, metrics: dict):
+    """Fit the blend of the model with the TF-IDF baseline on dev (training/fusion.py). Adopted, it goes into
+    the settings (and the multi-label thresholds are tuned again for it), the scores become the blend's, and
+    the transformer's own are kept as metrics["transformer_alone"]. Returns the TF-IDF model to save, or None."""
+    from model.tfidf import baseline_texts, fuse
+
+    if not set(labels) <= set(tfidf.labels):
+        return None
+    columns = [tfidf.labels.index(lab) for lab in labels]
+    scores = {name: tfidf.decision_function(baseline_texts(splits[name]))[:, columns] for name in ("dev", "test")
+              if len(splits[name])}
+    gold = dev_out.label_ids.astype(int)
+    result = fusion.fit(dev_out.predictions, scores["dev"], gold, multi_label, config.fusion)
+    metrics["fusion"] = result
+    log.info("blend with the TF-IDF model: dev macro-F1 %.4f alone, %.4f blended (weight %.2f, temperature %g): %s",
+             result["alone_dev_macro_f1"], result["dev_macro_f1"], result["weight"], result["temperature"],
+             "adopted" if result["adopted"] else f"not adopted (gain under {fusion.MIN_GAIN * 100:g} point)")
+    if not result["adopted"]:
+        return None
+    settings.fusion = {"weight": result["weight"], "temperature": result["temperature"]}
+    blended = {name: fuse(out.predictions, scores[name], settings.fusion, multi_label)
+               for name, out in (("dev", dev_out), ("test", test_out)) if out is not None}
+    if multi_label:
+        _, thresholds = fusion.dev_score(blended["dev"], gold, multi_label)
+        settings.thresholds = dict(zip(labels, map(float, thresholds)))
+    metrics["transformer_alone"] = {name: metrics[name] for name in ("dev", "test") if name in metrics}
+    for name, out in (("dev", dev_out), ("test", test_out)):
+        if out is not None:
+            metrics[name] = _scores(out._replace(predictions=blended[name]), multi_label, settings, labels)
+    return tfidf
 
 
 def compare_with_baseline(metrics: dict) -> list[str]:
@@ -546,6 +582,8 @@ def compare_with_baseline(metrics: dict) -> list[str]:
         if name not in metrics:
             continue
         ours, line = metrics[name]["macro_f1"], f"{name}: macro-F1 {metrics[name]['macro_f1']:.4f}"
+        if name in metrics.get("transformer_alone", {}):
+            line += f" (blended; transformer alone {metrics['transformer_alone'][name]['macro_f1']:.4f})"
         theirs = metrics["baseline"].get(name, {}).get("macro_f1")
         if theirs is not None:
             line += f" | TF-IDF baseline {theirs:.4f} ({100 * (ours - theirs):+.1f} points)"

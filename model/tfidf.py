@@ -10,21 +10,39 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from scipy.special import log_softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.svm import LinearSVC
 
-from model.atomic import atomic_directory
-from model import UserError, normalize
+from .atomic import atomic_directory
+from .errors import UserError
+from .normalize import normalize
 
 VECTORIZER = dict(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32)
 FILES = ("baseline.json", "baseline.npz")
 
 
-def baseline_texts(dataset) -> list[str]:
+def texts_with_titles(texts, titles=None) -> list[str]:
     """Title and body, as the transformer reads them (the title alone carries much of the topic)."""
-    return [f"{title}\n{text}" if title else text for text, title in zip(dataset["text"], dataset["title"])]
+    titles = titles if titles is not None else [None] * len(texts)
+    return [f"{title}\n{text}" if title else text for text, title in zip(texts, titles)]
+
+
+def baseline_texts(dataset) -> list[str]:
+    return texts_with_titles(dataset["text"], dataset["title"])
+
+
+def fuse(logits: np.ndarray, scores: np.ndarray, fusion: dict, multi_label: bool) -> np.ndarray:
+    """A transformer's logits blended with this model's decision scores (same label order), as fitted on dev by
+    training (training/fusion.py): `weight` on the transformer, 1 - weight on the TF-IDF scores scaled by
+    `temperature`. Single-label: a weighted sum of the two log-probabilities (its softmax is the blend's
+    probability); multi-label: a weighted sum of the per-label logits (its sigmoid)."""
+    w, t = float(fusion["weight"]), float(fusion["temperature"])
+    if multi_label:
+        return (w * logits + (1 - w) * t * scores).astype(np.float32)
+    return (w * log_softmax(logits, axis=1) + (1 - w) * log_softmax(t * scores, axis=1)).astype(np.float32)
 
 
 class TfidfBaseline:
