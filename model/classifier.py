@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +22,9 @@ from .errors import UserError
 from .hardware import default_device
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
-from .tfidf import TfidfBaseline, fuse, texts_with_titles
+
+if TYPE_CHECKING:  # the TF-IDF blend loads scikit-learn, which a model without one never imports
+    from .tfidf import TfidfBaseline
 from .quiet import no_progress_bar
 
 TOPIC_CONFIG = "topic_config.json"
@@ -170,7 +172,11 @@ class TopicClassifier:
         device = torch.device(device) if device else None
         if settings.fusion and not (path / TFIDF_DIR).is_dir():
             raise UserError(f"{path}: its settings blend in a TF-IDF model, but {TFIDF_DIR}/ is missing")
-        tfidf = TfidfBaseline.load(path / TFIDF_DIR) if settings.fusion else None
+        tfidf = None
+        if settings.fusion:
+            from .tfidf import TfidfBaseline
+
+            tfidf = TfidfBaseline.load(path / TFIDF_DIR)
         if (path / backends.ONNX_FILE).is_file():
             if backend not in (None, "onnx", "onnx-int8"):
                 raise UserError(f"{path} is an ONNX export: only ONNX Runtime runs it (--backend onnx)")
@@ -268,6 +274,8 @@ class TopicClassifier:
         windows, owner, truncated = self._read_all(texts, titles)
         scores = aggregate_windows(self.score_windows(windows, batch_size), owner, len(texts), self.settings.aggregate)
         if self.tfidf is not None:
+            from .tfidf import fuse, texts_with_titles
+
             scores = fuse(scores, self.tfidf.decision_function(texts_with_titles(texts, titles)),
                           self.settings.fusion, self.settings.multi_label)
         return scores, truncated

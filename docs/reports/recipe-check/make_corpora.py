@@ -45,8 +45,6 @@ jawhara = list(clean(read_corpus(shared / "ant-jawharafm-v1.1"))[0])
 # 1. ANT, 5 topics (sections mapped by the shipped taxonomy), 2,500 articles: 2,000 train after dev/test.
 topics = LabelMapping.from_yaml("training/recipes/topics.yaml")
 write("ant5-2500.jsonl", sample(list(topics.apply(clean(ant)[0])), 2500))
-# 2. ANT, 6 sections, 10,000 articles (long articles, geographic vs topical labels).
-write("ant6-10000.jsonl", sample(ant_rows, 10000, seed=1))
 # 3. JawharaFM, 9 sections, whole (one Tunisian outlet, imbalanced 58:1).
 write("jawhara9.jsonl", jawhara)
 # 4. JawharaFM titles only as official train / dev / test files: short texts, 9 imbalanced labels.

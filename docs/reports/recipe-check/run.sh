@@ -4,7 +4,7 @@
 #   bash docs/reports/recipe-check/run.sh runs/recipe-check/data runs/rc [NAME ...]
 set -uo pipefail
 data=$1 out=$2; shift 2
-names=${*:-jawhara-titles ant-titles psd1200 ant5 jawhara9 ant6}
+names=${*:-jawhara-titles psd1200 ant-titles ant5 jawhara9}
 mkdir -p "$out"
 for name in $names; do
   case $name in
@@ -14,7 +14,6 @@ for name in $names; do
     psd1200) args=(--data "$data/psd1200.jsonl") ;;
     ant5) args=(--data "$data/ant5-2500.jsonl") ;;
     jawhara9) args=(--data "$data/jawhara9.jsonl") ;;
-    ant6) args=(--data "$data/ant6-10000.jsonl") ;;
     *) echo "unknown corpus $name" >&2; exit 2 ;;
   esac
   start=$(date +%s)
