@@ -42,7 +42,8 @@ def tiny_config(base, out, **overrides):
     from training.config import TrainConfig
 
     settings = dict(data=str(DATA / "ant"), base=str(base), max_length=64, epochs=2, batch_size=8,
-                    learning_rate=1e-3, dev_size=0.2, test_size=0.2, output_dir=str(out), seed=0)
+                    learning_rate=1e-3, dev_size=0.2, test_size=0.2, output_dir=str(out), seed=0,
+                    fusion=False)  # the transformer alone: a test of the blend asks for it
     return TrainConfig(**{**settings, **overrides})
 
 

@@ -21,12 +21,12 @@ from .conftest import DATA, default_sigint
 PROCESSES = 2
 EPOCHS = 12
 SETTINGS = ["--data", str(DATA / "ant"), "--max-length", "64", "--batch-size", "8", "--learning-rate", "1e-3",
-            "--dev-size", "0.2", "--test-size", "0.2", "--seed", "0", "--epochs", str(EPOCHS), "--eval-every", "6",
+            "--dev-size", "0.2", "--test-size", "0.2", "--seed", "0", "--fusion", "false", "--epochs", str(EPOCHS), "--eval-every", "6",
             "--early-stopping-patience", "0"]
 MODEL_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "topic_config.json",
                "training_config.yaml", "data_summary.json", "metrics.json", "README.md"}
 OUT = "tiny-topics"
-SUMMARY = "dev macro-F1"  # the one-line result the main process logs at the end
+SUMMARY = "dev: macro-F1"  # the one-line result the main process logs at the end
 
 
 def command(base, out, *extra):
