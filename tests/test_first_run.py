@@ -149,3 +149,13 @@ def test_blend_with_the_tfidf_model_is_saved_and_applied(tiny_base, official_fil
     shutil.rmtree(out / "tfidf")
     with pytest.raises(UserError, match="tfidf/ is missing"):
         TopicClassifier.from_pretrained(out)
+
+
+def test_help_names_each_option_once_and_bare_flags_switch_on(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = capsys.readouterr().out
+    assert "--dev-data DEV_DATA" in text and "--dev_data" not in text and "(default: None)" not in text
+    assert text.count("--text-column") == 2  # once in the usage line, once in the option list
+    config = parse_args(["--data", "x", "--class-weights", "--fusion", "false", "--text_column", "body"])
+    assert (config.class_weights, config.fusion, config.text_column) == (True, False, "body")

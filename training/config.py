@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import argparse
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Literal, Optional
 
 import yaml
 from transformers import HfArgumentParser
+from transformers.hf_argparser import string_to_bool
 
 from model import UserError
 
@@ -128,9 +131,33 @@ def read_config_file(path: str | Path) -> dict:
     return resolve_model_paths(values, Path(path).parent)
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help names each option once, dashed (HfArgumentParser also accepts --dev_data: it still parses), and
+    adds a default only where the help text does not already say it and there is one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+    def _format_action_invocation(self, action):
+        if len(action.option_strings) > 1:
+            action = copy.copy(action)
+            action.option_strings = [o for o in action.option_strings if "_" not in o] or action.option_strings
+        return super()._format_action_invocation(action)
+
+
 def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train") -> TrainConfig:
     """--config FILE supplies defaults; every other option overrides them."""
-    parser = HfArgumentParser(TrainConfig, prog=prog, description="Fine-tune a topic classifier.")
+    parser = HfArgumentParser(TrainConfig, prog=prog, description="Fine-tune a topic classifier.",
+                              formatter_class=HelpFormatter)
+    for action in parser._actions:  # the usage line shows each option's first spelling: the dashed one
+        action.option_strings.sort(key=lambda option: "_" in option)
+        # an on/off setting left unset by default (chosen from the data) is still switched on by its bare flag,
+        # `--class-weights`, as HfArgumentParser does for those with a default
+        if action.type is string_to_bool and action.nargs is None:
+            action.nargs, action.const = "?", True
     parser.add_argument("--config", help="YAML file of TrainConfig fields")
     pre, _ = parser.parse_known_args(argv)
     if pre.quick:
