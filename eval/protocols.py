@@ -21,7 +21,7 @@ from model import TopicClassifier, UserError, default_model_dir, prepare_text
 from training.bundle import resolve_model_paths
 from training.config import TrainConfig, read_config_file
 from training.corpus import TableColumns, read_corpus
-from training.hygiene import LabelMapping, body_key, clean, source_split
+from training.hygiene import LabelMapping, body_groups, body_key, clean, source_split
 from training.partial_labels import label_matrices, read_ids
 from training.train import corpus_columns, load_splits, test_fraction
 
@@ -140,9 +140,8 @@ CORPUS_OPTIONS = ("format", "text_column", "title_column", "label_column", "id_c
 def corpus_reading(**given) -> tuple[str, TableColumns]:
     """(format, table columns) from the corpus options of `arabic-topics train` (CORPUS_OPTIONS) that were
     given, its defaults for the others."""
-    settings = {**{k: getattr(TrainConfig(), k) for k in CORPUS_OPTIONS}, **given}
-    return settings["format"], TableColumns(settings["text_column"], settings["title_column"],
-                                            settings["label_column"], settings["id_column"], settings["source_column"])
+    config = TrainConfig(**given)
+    return config.format, corpus_columns(config)
 
 
 class TopLabel:
@@ -208,10 +207,7 @@ def _matched(classifier: TopicClassifier, gold, data: str):
 def _duplicates(data) -> dict:
     """Exact duplicate bodies (normalised, as training's dedup finds them): counted and kept, since a file given
     for evaluation is scored whole; a reader of the scores should know how many rows repeat others."""
-    groups: dict[str, list[int]] = {}
-    for i, text in enumerate(data["text"]):
-        groups.setdefault(body_key(text), []).append(i)
-    repeated = [members for members in groups.values() if len(members) > 1]
+    repeated = [members for members in body_groups(data["text"]).values() if len(members) > 1]
     labels = data["label"]
     return {"groups": len(repeated), "rows": sum(len(m) - 1 for m in repeated),
             "conflicting_label_groups": sum(len({str(labels[i]) for i in m}) > 1 for m in repeated),

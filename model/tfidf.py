@@ -82,7 +82,10 @@ class TfidfBaseline:
         return np.asarray(X @ self.coef.T) + self.intercept
 
     def predict(self, texts: Sequence[str]) -> list:
-        scores = self.decision_function(texts)
+        return self.decide(self.decision_function(texts))
+
+    def decide(self, scores: np.ndarray) -> list:
+        """The labels of decision_function's scores: above 0 (multi-label), or the highest."""
         if self.multi_label:
             return [[lab for lab, s in zip(self.labels, row) if s > 0] for row in scores]
         return [self.labels[i] for i in scores.argmax(1)]

@@ -132,6 +132,15 @@ def body_key(text: str) -> str:
     return hashlib.sha1(normalize(text).encode("utf-8")).hexdigest()
 
 
+def body_groups(texts) -> dict[str, list[int]]:
+    """Row indices of the non-empty texts, grouped by normalised body: a group of several is exact copies."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, text in enumerate(texts):
+        if text.strip():
+            groups[body_key(text)].append(i)
+    return groups
+
+
 def _label_key(label) -> str:
     return "|".join(label) if isinstance(label, list) else label
 
@@ -142,10 +151,7 @@ def clean(data: Dataset, conflicts: str = "first") -> tuple[Dataset, dict]:
     if conflicts not in ("first", "drop"):
         raise UserError(f"conflicts must be first or drop, not {conflicts!r}")
     empty = [data[i]["id"] for i, t in enumerate(data["text"]) if not t.strip()]
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, text in enumerate(data["text"]):
-        if text.strip():
-            groups[body_key(text)].append(i)
+    groups = body_groups(data["text"])
     labels = data["label"]
     # Of a group of copies, keep the one that says most (partial labels: the annotated copy), else the first.
     known = [len(k) for k in data["known"]] if "known" in data.column_names else [0] * len(data)

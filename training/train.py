@@ -61,10 +61,9 @@ def corpus_columns(config: TrainConfig) -> TableColumns:
                         config.source_column)
 
 
-def read_labelled(path: str, config: TrainConfig) -> datasets.Dataset:
+def read_labelled(path: str, config: TrainConfig, mapping: LabelMapping) -> datasets.Dataset:
     """One corpus file or folder, through the recipe's reader, columns, label mapping and annotations."""
     data = read_corpus(path, config.format, corpus_columns(config))
-    mapping = LabelMapping.from_yaml(config.label_map) if config.label_map else LabelMapping()
     data = mapping.apply(data)
     if config.annotations or mapping.none:  # partial multi-label: see partial_labels.py
         annotations = partial_labels.read_annotations(config.annotations) if config.annotations else None
@@ -83,11 +82,12 @@ def test_fraction(config: TrainConfig) -> float:
 
 
 def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
-    data = read_labelled(config.data, config)
+    mapping = LabelMapping.from_yaml(config.label_map) if config.label_map else LabelMapping()
+    data = read_labelled(config.data, config, mapping)
     data, report = clean(data, config.conflicts)
     check_unique_ids(data, config.data)
     log.info(format_report(report))
-    given = {name: read_labelled(path, config) for name, path in (("dev", config.dev_data),
+    given = {name: read_labelled(path, config, mapping) for name, path in (("dev", config.dev_data),
                                                                    ("test", config.test_data)) if path}
     for name, part in given.items():  # kept whole, so their ids must be unique as they are
         check_unique_ids(part, getattr(config, f"{name}_data"))
@@ -121,7 +121,7 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         **({"known_counts": {name: _label_counts(part["known"]) for name, part in splits.items()}}
            if "known" in splits["train"].column_names else {}),
         "sources": {name: dict(Counter(part["source"])) for name, part in splits.items()},
-        "display_names": LabelMapping.from_yaml(config.label_map).display_names if config.label_map else {},
+        "display_names": mapping.display_names,
     }
     summary.update({f"{name}_file": str(path) for name, path in (("dev", config.dev_data), ("test", config.test_data))
                     if path})
@@ -463,10 +463,11 @@ def train(config: TrainConfig) -> Path:
     metrics["dev"] = _scores(dev_out, multi_label, settings, labels)
     if test_out is not None:
         metrics["test"] = _scores(test_out, multi_label, settings, labels)
-    metrics["baseline"], tfidf = baseline_beside(splits, labels, multi_label, partial)
+    metrics["baseline"], tfidf, decisions = baseline_beside(splits, labels, multi_label, partial)
     blended = None
     if tfidf is not None and not partial and config.fusion is not False:
-        blended = blend_with_tfidf(config, splits, labels, multi_label, tfidf, dev_out, test_out, settings, metrics)
+        blended = blend_with_tfidf(config, labels, multi_label, tfidf, decisions, dev_out, test_out, settings,
+                                   metrics)
     # the epoch whose model was kept (its checkpoint folder is removed once the model is saved)
     metrics["best_epoch"] = best_epoch(trainer.state)
     # the effective batch is batch_size x processes: a run is only reproduced with the same number of them
@@ -507,10 +508,12 @@ def best_epoch(state) -> float | None:
     return max(scored, key=lambda entry: entry["eval_macro_f1"])["epoch"] if scored else None
 
 
-def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, partial: bool) -> tuple[dict, object]:
+def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool,
+                    partial: bool) -> tuple[dict, object, dict]:
     """TF-IDF + LinearSVC trained on the same training articles and scored on the same dev/test (seconds), so
     every run says whether the transformer earned its cost. With partial labels it learns from the training
-    articles whose every label is known and is scored on the known entries, as the model is."""
+    articles whose every label is known and is scored on the known entries, as the model is. Returns the
+    scores, the fitted model and its decision scores on dev and test (which the blend reuses)."""
     from model.tfidf import TfidfBaseline, baseline_texts
 
     train_part = splits["train"]
@@ -518,15 +521,15 @@ def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, p
         everything = set(labels)
         train_part = train_part.filter(lambda r: everything <= set(r["known"]))
         if len({lab for row in train_part["label"] for lab in row}) < 2:
-            return {"skipped": "fewer than two labels among the fully annotated training articles"}, None
+            return {"skipped": "fewer than two labels among the fully annotated training articles"}, None, {}
     started = time.perf_counter()
     fitted = TfidfBaseline().fit(baseline_texts(train_part), list(train_part["label"]))
     result = {"model": "TF-IDF char_wb 2-5-grams + LinearSVC (title + body)", "train_articles": len(train_part)}
-    for name in ("dev", "test"):
+    decisions = {name: fitted.decision_function(baseline_texts(splits[name])) for name in ("dev", "test")
+                 if len(splits[name])}
+    for name, decision in decisions.items():
         part = splits[name]
-        if not len(part):
-            continue
-        predicted = fitted.predict(baseline_texts(part))
+        predicted = fitted.decide(decision)
         if not multi_label:
             result[name] = single_label_scores(list(part["label"]), predicted)
             continue
@@ -539,21 +542,20 @@ def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool, p
         else:
             result[name] = multi_label_scores(as_rows(part["label"]), as_rows(predicted))
     result["seconds"] = round(time.perf_counter() - started, 1)
-    return result, fitted
+    return result, fitted, decisions
 
 
-def blend_with_tfidf(config: TrainConfig, splits: DatasetDict, labels: list[str], multi_label: bool, tfidf,
+def blend_with_tfidf(config: TrainConfig, labels: list[str], multi_label: bool, tfidf, decisions: dict,
                      dev_out, test_out, settings: TopicSettings, metrics: dict):
     """Fit the blend of the model with the TF-IDF baseline on dev (training/fusion.py). Adopted, it goes into
     the settings (and the multi-label thresholds are tuned again for it), the scores become the blend's, and
     the transformer's own are kept as metrics["transformer_alone"]. Returns the TF-IDF model to save, or None."""
-    from model.tfidf import baseline_texts, fuse
+    from model.tfidf import fuse
 
     if not set(labels) <= set(tfidf.labels):
         return None
     columns = [tfidf.labels.index(lab) for lab in labels]
-    scores = {name: tfidf.decision_function(baseline_texts(splits[name]))[:, columns] for name in ("dev", "test")
-              if len(splits[name])}
+    scores = {name: decision[:, columns] for name, decision in decisions.items()}
     gold = dev_out.label_ids.astype(int)
     result = fusion.fit(dev_out.predictions, scores["dev"], gold, multi_label, config.fusion)
     metrics["fusion"] = result
