@@ -1,117 +1,218 @@
-"""`arabic-topics benchmark`: inference speed and accuracy of every backend against a plain transformers
-pipeline, in one process, on the same documents and the same max length.
+"""`arabic-topics benchmark`: inference speed and accuracy of a model as `predict` runs it, against the plain
+transformers pipeline a user would write first, on any corpus.
 
-Rows:
-- pipeline fp32, batch 1 and batch 32: `transformers.pipeline("text-classification")` on the same checkpoint,
-  reading each article's head (truncation at the model's max length), as a user of Trainer + pipeline would;
-- our backends (model/backends.py) through `TopicClassifier.predict`, which reads long articles in the
-  model's windows (chunked inference is in the measured path) with length-sorted dynamic padding.
-docs/s comes from batched runs over all documents; latency p50/p95 from one-document calls (what a caller
-waits for a single article) on the first --latency-n documents. Peak RSS is the highest resident memory
-sampled while the row ran (loading and export included). Agreement is with our fp32 predictions.
+    arabic-topics benchmark --data articles/ --n 300          # the shipped model
+    arabic-topics benchmark --model runs/mine --data lines.txt
+
+Arms, each in a fresh process (so that its peak RSS is its own), on the same documents:
+- reference pipeline: `transformers.pipeline("text-classification")` on the reference model R as a full fp32
+  checkpoint, batch 32, each article truncated at R's max length (its head only), as a user of
+  run_classification + pipeline would run it. R is --reference; by default the model's `teacher/` when it
+  ships one (the full-size model it was distilled from, which a user would otherwise fine-tune), else the
+  model itself.
+- reference, full reading: R through TopicClassifier in fp32, reading its windows as predict does.
+- ours: the model exactly as `predict` runs it by default (backend, windows, settings), then on every other
+  backend.
+docs/s comes from one batched run over all documents after a warm-up; latency p50/p95 from one-document calls
+on the first --latency-n; macro-F1 when the data has labels (the model's own, or mapped by --label-map or the
+label map the model carries), and for every arm the agreement of its label sets with the reference's full
+reading. Loading and ONNX exports are not timed. Start-up: the wall time of a fresh
+`arabic-topics predict` on one article against `python -c "import torch, transformers"`, best of 3 each.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import threading
+import multiprocessing
+import resource
+import shlex
+import subprocess
+import sys
 import time
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
-import psutil
 
-from model import TopicClassifier, UserError, prepare_text
+from model import TopicClassifier, UserError, default_model_dir, prepare_text
 from model.atomic import atomic_write_text
-from model.backends import BACKENDS, default_backend
-from model.hardware import default_device, describe_machine
+from model.backends import BACKENDS
+from model.classifier import TEACHER_DIR, TOPIC_CONFIG, read_labels
+from model.hardware import describe_machine
 
-from .metrics import masked_multi_label_scores, single_label_scores
+from .cli import CORPUS_OPTIONS, add_corpus_arguments
+from .evaluate import shown_path
+from training.metrics import masked_multi_label_scores, single_label_scores
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="model directory (full checkpoint or light delta)")
-    parser.add_argument("--data", required=True, help="the corpus the model was trained on; its test split "
-                        "is rebuilt from the model's training_config.yaml")
-    parser.add_argument("--n", type=int, default=1000, help="test documents to time (default 1000)")
-    parser.add_argument("--latency-n", type=int, default=100, help="documents for one-document latency")
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--model", help="model directory (default: the shipped model)")
+    parser.add_argument("--reference", help="the full-size model of the pipeline arm (default: the model's "
+                        f"{TEACHER_DIR}/ when it has one, else the model itself)")
+    parser.add_argument("--data", required=True, help="corpus folder or CSV/TSV/JSONL file (labels optional), or "
+                        "a .txt file with one article per line")
+    parser.add_argument("--n", type=int, default=1000, help="documents to time: a seeded sample when the data "
+                        "has more (default 1000)")
+    parser.add_argument("--latency-n", type=int, default=50, help="documents for one-document latency (default 50)")
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
+                        help="our backends to run besides the default one (default: all)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-startup", dest="startup", action="store_false",
+                        help="skip the start-up measurement of a fresh predict process")
     parser.add_argument("--out", default="benchmark.json", help="JSON results (default benchmark.json)")
+    add_corpus_arguments(parser)
 
 
-class PeakRSS:
-    """Highest resident set size of this process while the block runs, sampled every 20 ms."""
-
-    def __enter__(self):
-        self.process, self.peak, self.running = psutil.Process(), 0, True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while self.running:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
-        self.mb = self.peak / 2**20
+# ------------------------------------------------------------------------------------------ documents
+@dataclass
+class Documents:
+    texts: list[str]
+    titles: list[str | None]
+    read: int  # articles in the data before sampling
+    gold: list | None = None  # one label (str) or list of labels per document; None: unlabelled
+    known: list | None = None  # partial labels: the labels each document decides
+    labels_note: str = "none"
+    ids: list[str] = field(default_factory=list)
 
 
-def test_documents(model_dir: Path, data: str, n: int):
-    """The first n articles of the model's own test split (same reading, mapping, dedup and seed)."""
-    from training.train import load_splits
+def read_documents(data: str, n: int, labels: list[str], model_dir: Path, label_map: str | None = None,
+                   corpus_options: dict | None = None) -> Documents:
+    """A seeded sample of n articles of `data` (all of them when it has n or fewer), with their gold labels as
+    the model's `labels` when the data has labels. A .txt file is one article per non-empty line, unlabelled;
+    anything else is read as `arabic-topics train` reads a corpus."""
+    path = Path(data)
+    if path.suffix.lower() == ".txt":
+        if not path.is_file():
+            raise UserError(f"{data}: no such file")
+        try:
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except UnicodeDecodeError:
+            raise UserError(f"{data}: not UTF-8 text") from None
+        if not lines:
+            raise UserError(f"{data}: no text (one article per line)")
+        keep = _sample(len(lines), n)
+        return Documents([lines[i] for i in keep], [None] * len(keep), len(lines),
+                         labels_note="none (agreement with the reference only)",
+                         ids=[f"{path.name}:{i + 1}" for i in keep])
+    from training.corpus import read_corpus
 
-    from .protocols import training_config
+    from .protocols import corpus_reading
 
-    config = dataclasses.replace(training_config(model_dir), data=data)
-    test = load_splits(config)[0]["test"]
-    if len(test) == 0:
-        raise UserError(f"{model_dir}: its split has no test articles")
-    return test.select(range(min(n, len(test))))
-
-
-class Scorer:
-    """Macro-F1 of predicted label sets against the gold labels, single- or multi-label (masked to the
-    labels each article decides), with sklearn.metrics through eval/metrics.py."""
-
-    def __init__(self, documents, labels: list[str], multi_label: bool):
-        self.labels, self.multi_label = labels, multi_label
-        self.gold = list(documents["label"])
-        self.known = list(documents["known"]) if "known" in documents.column_names else None
-
-    def macro_f1(self, predicted: list[list[str]]) -> float:
-        if not self.multi_label:
-            return single_label_scores(self.gold, [p[0] for p in predicted])["macro_f1"]
-        index = {lab: j for j, lab in enumerate(self.labels)}
-
-        def matrix(rows):
-            out = np.zeros((len(rows), len(self.labels)), dtype=int)
-            for i, row in enumerate(rows):
-                out[i, [index[x] for x in row if x in index]] = 1
-            return out
-
-        mask = matrix(self.known) if self.known is not None else np.ones((len(predicted), len(self.labels)))
-        return masked_multi_label_scores(matrix(self.gold), matrix(predicted), mask, self.labels)["macro_f1"]
-
-
-def decide(classifier: TopicClassifier, probabilities: np.ndarray) -> list[list[str]]:
-    """Label sets from probabilities, by the model's own rule (top label, or every label over its threshold),
-    so the pipeline and our backends are judged by the same decision."""
-    return [r["labels"] if classifier.settings.multi_label else [r["label"]]
-            for r in (classifier._result(row, 1) for row in probabilities)]
+    fmt, columns = corpus_reading(**(corpus_options or {}))
+    corpus = read_corpus(path, fmt, columns)
+    read = len(corpus)
+    corpus = corpus.select(_sample(read, n))
+    labelled = all(lab not in (None, "", []) for lab in corpus["label"])
+    if labelled:
+        corpus, note = _models_labels(corpus, labels, model_dir, label_map)
+    else:
+        note = "none (agreement with the reference only)"
+    known = list(corpus["known"]) if "known" in corpus.column_names else None
+    return Documents(list(corpus["text"]), list(corpus["title"]), read, list(corpus["label"]) if labelled else None,
+                     known, note, list(corpus["id"]))
 
 
-def run_pipeline(classifier, texts, batch_size: int, latency: bool) -> tuple[np.ndarray, float, list[float]]:
-    """(probabilities, seconds, per-call latencies) of a plain text-classification pipeline."""
-    from transformers import pipeline
+def _models_labels(corpus, labels: list[str], model_dir: Path, label_map: str | None):
+    """The gold labels as the model's: as they are when the model has them all, else through --label-map or the
+    label map the model carries (partial labels where the map leaves some undecided: masked macro-F1)."""
+    from training.hygiene import LabelMapping
+    from training.partial_labels import attach
 
-    pipe = pipeline("text-classification", model=classifier.model, tokenizer=classifier.tokenizer,
-                    device=classifier.device)
+    present = {x for lab in corpus["label"] for x in (lab if isinstance(lab, list) else [lab])}
+    own = model_dir / "label_map.yaml"
+    path = label_map or (str(own) if not present <= set(labels) and own.is_file() else None)
+    if path is None:
+        unknown = present - set(labels)
+        if unknown:
+            raise UserError(f"label(s) {', '.join(sorted(unknown))} of --data are not the model's ({', '.join(labels)})"
+                            "; map them with --label-map MAP.yaml")
+        return corpus, "the model's own labels"
+    mapping = LabelMapping.from_yaml(path)
+    mapped = mapping.apply(corpus)
+    if len(mapped) == 0:
+        raise UserError(f"{path}: the label mapping dropped every sampled article")
+    if mapping.none:
+        mapped = attach(mapped, mapping.targets)
+    return mapped, f"mapped by {shown_path(path)}" + (" (partial labels: macro-F1 over the labels each article decides)"
+                                           if mapping.none else "")
+
+
+def _sample(total: int, n: int) -> list[int]:
+    """n of `total` indices, seeded and in corpus order (all of them when there are no more than n)."""
+    if n >= total:
+        return list(range(total))
+    return sorted(np.random.default_rng(0).choice(total, n, replace=False).tolist())
+
+
+def macro_f1(docs: Documents, labels: list[str], multi_label: bool, decided: list[list[str]]) -> float | None:
+    """Macro-F1 of label sets against the gold labels (sklearn.metrics, training/metrics.py): masked to the labels
+    each document decides for partial labels; one gold label per document on a multi-label model is scored
+    against its most probable label (decided[i][0] must then be it)."""
+    if docs.gold is None:
+        return None
+    if not multi_label or not isinstance(docs.gold[0], list):
+        return single_label_scores(docs.gold, [d[0] for d in decided])["macro_f1"]
+    index = {lab: j for j, lab in enumerate(labels)}
+
+    def matrix(rows):
+        out = np.zeros((len(rows), len(labels)), dtype=int)
+        for i, row in enumerate(rows):
+            out[i, [index[x] for x in row if x in index]] = 1
+        return out
+
+    mask = matrix(docs.known) if docs.known is not None else np.ones((len(decided), len(labels)), dtype=int)
+    return masked_multi_label_scores(matrix(docs.gold), matrix(decided), mask, labels)["macro_f1"]
+
+
+# ---------------------------------------------------------------------------------------------- arms
+# Each arm runs in a process of its own (spawned: nothing inherited), so that its peak RSS is its own.
+def _arm(kind: str, model_dir: str, backend: str | None, docs: Documents, batch_size: int, latency_n: int,
+         top_label: bool) -> dict:
+    """Probabilities, timings and peak RSS of one arm; kind: pipeline or ours."""
+    classifier = TopicClassifier.from_pretrained(model_dir, backend="fp32" if kind == "pipeline" else backend)
+    if kind == "pipeline":
+        run_batch, run_one = _pipeline(classifier, docs, batch_size)
+    else:
+        def run_batch(texts, titles):
+            return classifier.predict_proba(texts, titles, batch_size)
+
+        def run_one(text, title):
+            return classifier.predict_proba([text], [title])
+    run_batch(docs.texts[:8], docs.titles[:8])  # warm-up: first-call kernel selection is not speed
+    started = time.perf_counter()
+    probabilities = run_batch(docs.texts, docs.titles)
+    seconds = time.perf_counter() - started
+    latencies = []
+    for text, title in list(zip(docs.texts, docs.titles))[:latency_n]:
+        began = time.perf_counter()
+        run_one(text, title)
+        latencies.append(time.perf_counter() - began)
+    return {"backend": classifier.backend, "seconds": seconds, "latencies": latencies,
+            "decisions": classifier.decide(probabilities, top_label=top_label),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM). getrusage's ru_maxrss is not: on Linux a process
+    started by another starts from its parent's peak, so every arm would report the benchmark's own."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pipeline(classifier: TopicClassifier, docs: Documents, batch_size: int):
+    """A plain text-classification pipeline on the classifier's PyTorch model, reading the same strings as
+    our model (prefix, normalisation, title) truncated at its max length: the head of each article."""
+    import transformers
+
+    from model.quiet import quiet
+
+    with quiet():
+        pipe = transformers.pipeline("text-classification", model=classifier.model, tokenizer=classifier.tokenizer,
+                                     device=classifier.device)
     options = dict(truncation=True, max_length=classifier.settings.max_length, top_k=None)
     column = {label: j for j, label in enumerate(classifier.labels)}
 
@@ -122,110 +223,157 @@ def run_pipeline(classifier, texts, batch_size: int, latency: bool) -> tuple[np.
                 probs[i, column[item["label"]]] = item["score"]
         return probs
 
-    pipe(texts[:8], batch_size=batch_size, **options)  # warm-up: first-call kernel selection is not speed
-    start, latencies, outputs = time.perf_counter(), [], []
-    if latency:
-        for text in texts:
-            began = time.perf_counter()
-            outputs.append(pipe(text, **options))
-            latencies.append(time.perf_counter() - began)
-    else:
-        outputs = pipe(texts, batch_size=batch_size, **options)
-    return rows(outputs), time.perf_counter() - start, latencies
+    def prepared(texts, titles):
+        return [prepare_text(t, ti, classifier.settings) for t, ti in zip(texts, titles)]
+
+    return (lambda texts, titles: rows(pipe(prepared(texts, titles), batch_size=batch_size, **options)),
+            lambda text, title: pipe(prepared([text], [title])[0], **options))
 
 
-def run_ours(classifier, texts, titles, batch_size: int, latency_n: int):
-    """(probabilities, seconds for all documents batched, one-document latencies)."""
-    classifier.predict_proba(texts[:8], titles[:8], batch_size)  # warm-up
-    start = time.perf_counter()
-    probs = classifier.predict_proba(texts, titles, batch_size)
-    seconds = time.perf_counter() - start
-    latencies = []
-    for text, title in zip(texts[:latency_n], titles[:latency_n]):
-        began = time.perf_counter()
-        classifier.predict_proba([text], [title])
-        latencies.append(time.perf_counter() - began)
-    return probs, seconds, latencies
+def _in_fresh_process(function, *args):
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
 
 
-def benchmark(model_dir: str | Path, data: str, n: int = 1000, latency_n: int = 100,
-              backends: list[str] = BACKENDS, batch_size: int = 32) -> dict:
-    model_dir = Path(model_dir)
-    documents = test_documents(model_dir, data, n)
-    texts = list(documents["text"])  # datasets returns a lazy Column
-    titles = list(documents["title"]) if "title" in documents.column_names else [None] * len(texts)
-    rows = []
-    with PeakRSS() as memory:
-        reference = TopicClassifier.from_pretrained(model_dir, backend="fp32")
-    scorer = Scorer(documents, reference.labels, reference.settings.multi_label)
-    # The pipeline reads the same strings our model reads (prefix, normalisation, title), head-truncated.
-    prepared = [prepare_text(text, title, reference.settings) for text, title in zip(texts, titles)]
-    decisions = {}
-    for name, batch, latency in (("pipeline fp32, batch 1", 1, True), ("pipeline fp32, batch 32", 32, False)):
-        with PeakRSS() as memory:
-            probs, seconds, latencies = run_pipeline(reference, prepared, batch, latency)
-        decisions[name] = decide(reference, probs)
-        rows.append(_row(name, len(texts), seconds, latencies, memory.mb, scorer.macro_f1(decisions[name])))
-    for backend in backends:
-        with PeakRSS() as memory:
-            classifier = reference if backend == "fp32" else TopicClassifier.from_pretrained(model_dir, backend=backend)
-            probs, seconds, latencies = run_ours(classifier, texts, titles, batch_size, min(latency_n, len(texts)))
-        decisions[backend] = decide(reference, probs)
-        rows.append(_row(f"ours {backend}", len(texts), seconds, latencies, memory.mb,
-                         scorer.macro_f1(decisions[backend])))
-        if classifier is not reference:
-            del classifier
-    fp32 = decisions.get("fp32")
-    for row, key in zip(rows, decisions):
-        row["agreement_with_fp32"] = (float(np.mean([a == b for a, b in zip(decisions[key], fp32)]))
-                                      if fp32 is not None else None)
-    default = default_backend(default_device())
-    best_baseline = max(r["docs_per_s"] for r in rows if r["name"].startswith("pipeline"))
-    ours = next((r for r in rows if r["name"] == f"ours {default}"), None)
-    return {
-        "model": str(model_dir), "data": str(data), "documents": len(texts),
-        "max_length": reference.settings.max_length, "max_windows": reference.settings.max_windows,
-        "windows_read": int(sum(len(reference.windows(t, ti)) for t, ti in zip(texts, titles))),
-        "machine": describe_machine(),
-        "rows": rows, "default_backend": default,
-        "ratio_default_vs_best_baseline": ours["docs_per_s"] / best_baseline if ours else None,
-        "macro_f1_drop_vs_fp32": (next(r["macro_f1"] for r in rows if r["name"] == "ours fp32") - ours["macro_f1"]
-                                  if ours and fp32 is not None else None),
+def _prepare(model_dir: str, backend: str | None) -> str:
+    """Load once (building an ONNX export into the cache if needed), so that the timed arm only loads it."""
+    return TopicClassifier.from_pretrained(model_dir, backend=backend).backend
+
+
+# ------------------------------------------------------------------------------------------ start-up
+# Put before each timed command: its peak resident memory, written last on stderr as it exits.
+PEAK_AT_EXIT = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('peak_rss_mb %.1f\\n' % "
+                "(int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024)))\n")
+
+def startup(model_dir: str, text: str, repeats: int = 3) -> dict:
+    """Best-of-`repeats` wall seconds of a fresh `arabic-topics predict` on one article (with its peak RSS)
+    against a bare `python -c "import torch, transformers"`, alternated so that both see the same machine."""
+    def timed(code, stdin=""):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", PEAK_AT_EXIT + code], input=stdin, capture_output=True,
+                              text=True)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError(f"start-up run failed (exit {done.returncode}): {last}")
+        return seconds, float(done.stderr.strip().splitlines()[-1].split()[-1])
+
+    predict = f"import sys; from arabic_topics import main; sys.exit(main(['predict', '--model', {model_dir!r}, '-']))"
+    imports, predicts = [], []
+    for _ in range(repeats):
+        imports.append(timed("import torch, transformers")[0])
+        predicts.append(timed(predict, " ".join(text.split())))
+    best = min(predicts)
+    return {"predict_s": best[0], "predict_peak_rss_mb": best[1], "import_torch_transformers_s": min(imports),
+            "ratio": best[0] / min(imports), "repeats": repeats}
+
+
+# ------------------------------------------------------------------------------------------ benchmark
+def benchmark(data: str, model: str | Path | None = None, reference: str | Path | None = None, n: int = 1000,
+              latency_n: int = 50, backends: list[str] = BACKENDS, batch_size: int = 32,
+              label_map: str | None = None, corpus_options: dict | None = None, with_startup: bool = True) -> dict:
+    if n < 1 or latency_n < 0 or batch_size < 1:
+        raise UserError("--n and --batch-size must be at least 1, --latency-n at least 0")
+    model_dir = Path(model) if model else default_model_dir()
+    reference_dir = Path(reference) if reference else (model_dir / TEACHER_DIR if (model_dir / TEACHER_DIR).is_dir()
+                                                      else model_dir)
+    ours = TopicClassifier.from_pretrained(model_dir)  # checks the directory, and learns its default backend
+    labels, multi_label, default = ours.labels, ours.settings.multi_label, ours.backend
+    reading = {"model": _reading(model_dir), "reference": _reading(reference_dir)}
+    del ours
+    reference_labels = read_labels(reference_dir)
+    if reference_labels != labels:
+        raise UserError(f"{reference_dir} has labels {reference_labels}, {model_dir} has {labels}: the reference "
+                        "must have the same labels")
+    docs = read_documents(data, n, labels, model_dir, label_map, corpus_options)
+    top_label = multi_label and docs.gold is not None and not isinstance(docs.gold[0], list)
+    arms = [("reference pipeline (fp32, batch 32)", "pipeline", reference_dir, "fp32"),
+            ("reference, full reading (fp32)", "ours", reference_dir, "fp32"),
+            (f"ours, default ({default})", "ours", model_dir, None)]
+    arms += [(f"ours, {b}", "ours", model_dir, b) for b in backends if b != default]
+    rows, decisions = [], {}
+    for name, kind, path, backend in arms:
+        if kind == "ours":
+            _in_fresh_process(_prepare, str(path), backend)
+        result = _in_fresh_process(_arm, kind, str(path), backend, docs, batch_size,
+                                   min(latency_n, len(docs.texts)), top_label)
+        decisions[name] = result["decisions"]
+        ms = np.asarray(result["latencies"]) * 1000
+        rows.append({"name": name, "model": shown_path(path), "backend": result["backend"],
+                     "docs_per_s": len(docs.texts) / result["seconds"], "seconds": result["seconds"],
+                     "latency_p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
+                     "latency_p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
+                     "peak_rss_mb": result["peak_rss_mb"],
+                     "macro_f1": macro_f1(docs, labels, multi_label, result["decisions"])})
+    full = decisions[arms[1][0]]
+    for row in rows:
+        row["agreement_with_reference"] = float(np.mean([set(a) == set(b)
+                                                         for a, b in zip(decisions[row["name"]], full)]))
+    pipeline_row, full_row, ours_row = rows[0], rows[1], rows[2]
+    result = {
+        "date": date.today().isoformat(), "command": shlex.join(["arabic-topics", *sys.argv[1:]]),
+        "machine": describe_machine(), "data": shown_path(data), "documents": len(docs.texts),
+        "documents_in_data": docs.read, "labels": docs.labels_note, "model": shown_path(model_dir),
+        "reference": shown_path(reference_dir), "reading": reading, "rows": rows,
+        "ratio": ours_row["docs_per_s"] / pipeline_row["docs_per_s"],
+        "macro_f1_vs_pipeline": _difference(ours_row, pipeline_row),
+        "macro_f1_vs_full_reading": _difference(ours_row, full_row),
     }
+    if with_startup:
+        result["startup"] = startup(str(model_dir), docs.texts[0])
+    return result
 
 
-def _row(name, n, seconds, latencies, rss_mb, macro_f1) -> dict:
-    ms = np.asarray(latencies) * 1000
-    return {"name": name, "docs_per_s": n / seconds, "seconds": seconds,
-            "latency_p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
-            "latency_p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
-            "peak_rss_mb": rss_mb, "macro_f1": macro_f1}
+def _reading(model_dir: Path) -> dict:
+    """How a model directory reads an article: its depth and windows."""
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    settings = json.loads((model_dir / TOPIC_CONFIG).read_text(encoding="utf-8"))
+    return {"layers": config.get("num_hidden_layers"), "max_length": settings.get("max_length"),
+            "max_windows": settings.get("max_windows", 1)}
+
+
+def _difference(row: dict, other: dict) -> float | None:
+    if row["macro_f1"] is None or other["macro_f1"] is None:
+        return None
+    return row["macro_f1"] - other["macro_f1"]
+
+
+def _cell(value, spec: str) -> str:
+    width = spec.split(".")[0]
+    return format(value, spec) if value is not None else format("-", ">" + width)
 
 
 def print_table(result: dict) -> None:
-    print(f"{result['documents']} test documents, max length {result['max_length']}, our reading "
-          f"{result['windows_read']} windows (≤{result['max_windows']} per article); {result['machine']['threads']} threads")
-    print(f"{'':26} {'docs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'macro-F1':>9} {'agree fp32':>10}")
+    model, ref = result["reading"]["model"], result["reading"]["reference"]
+    print(f"{result['documents']} documents of {result['documents_in_data']} in {result['data']}; gold labels: "
+          f"{result['labels']}; {result['machine']['threads']} threads")
+    print(f"model {result['model']}: {model['layers']} layers, {model['max_length']} tokens x {model['max_windows']} "
+          f"window(s); reference {result['reference']}: {ref['layers']} layers, {ref['max_length']} tokens x "
+          f"{ref['max_windows']} window(s)")
+    print(f"{'arm':38} {'docs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak RSS MB':>12} {'macro-F1':>9} {'agree ref':>9}")
     for r in result["rows"]:
-        fmt = lambda v, spec: format(v, spec) if v is not None else format("-", ">" + spec.split(".")[0])  # noqa: E731
-        print(f"{r['name']:26} {r['docs_per_s']:8.1f} {fmt(r['latency_p50_ms'], '8.1f')} "
-              f"{fmt(r['latency_p95_ms'], '8.1f')} {r['peak_rss_mb']:12.0f} {r['macro_f1']:9.4f} "
-              f"{fmt(r['agreement_with_fp32'], '10.4f')}")
-    if result["ratio_default_vs_best_baseline"] is not None:
-        drop = result["macro_f1_drop_vs_fp32"]
-        print(f"default backend ({result['default_backend']}) / best pipeline baseline: "
-              f"{result['ratio_default_vs_best_baseline']:.2f}x docs/s"
-              + (f", macro-F1 {-drop * 100:+.2f} points vs fp32" if drop is not None else ""))
+        print(f"{r['name']:38} {r['docs_per_s']:8.1f} {_cell(r['latency_p50_ms'], '8.1f')} "
+              f"{_cell(r['latency_p95_ms'], '8.1f')} {r['peak_rss_mb']:12.0f} {_cell(r['macro_f1'], '9.4f')} "
+              f"{r['agreement_with_reference']:9.4f}")
+    if "startup" in result:
+        s = result["startup"]
+        print(f"start-up, one article: predict {s['predict_s']:.2f} s (peak RSS {s['predict_peak_rss_mb']:.0f} MB) vs "
+              f"import torch, transformers {s['import_torch_transformers_s']:.2f} s (best of {s['repeats']}): "
+              f"{s['ratio']:.2f}x")
+    ours, pipeline = result["rows"][2], result["rows"][0]
+    if result["macro_f1_vs_pipeline"] is not None:
+        accuracy = (f"macro-F1 {100 * result['macro_f1_vs_pipeline']:+.2f} points vs the pipeline, "
+                    f"{100 * result['macro_f1_vs_full_reading']:+.2f} vs the reference's full reading")
+    else:
+        accuracy = (f"agreement with the reference's full reading {ours['agreement_with_reference']:.4f} "
+                    f"(pipeline {pipeline['agreement_with_reference']:.4f})")
+    print(f"ours ({ours['backend']}) / reference pipeline: {result['ratio']:.2f}x docs/s, {accuracy}")
 
 
 def run(args: argparse.Namespace) -> int:
-    import transformers
-
-    if args.n < 1 or args.latency_n < 0:
-        raise UserError("--n must be at least 1 and --latency-n at least 0")
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    result = benchmark(args.model, args.data, args.n, args.latency_n, args.backends, args.batch_size)
+    corpus_options = {k: getattr(args, k) for k in CORPUS_OPTIONS if getattr(args, k) is not None}
+    result = benchmark(args.data, args.model, args.reference, args.n, args.latency_n, args.backends,
+                       args.batch_size, args.label_map, corpus_options, args.startup)
     atomic_write_text(Path(args.out), json.dumps(result, indent=2, ensure_ascii=False))
     print_table(result)
     return 0

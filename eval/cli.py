@@ -7,6 +7,22 @@ from pathlib import Path
 
 from model import UserError
 
+# The corpus options every command that reads a corpus shares with `arabic-topics train` (TrainConfig fields).
+CORPUS_OPTIONS = ("format", "text_column", "title_column", "label_column", "id_column", "source_column")
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """How --data is read: the corpus options of `arabic-topics train` (CORPUS_OPTIONS), and its label map."""
+    corpus = parser.add_argument_group("reading --data (as arabic-topics train reads it)")
+    corpus.add_argument("--format", choices=["auto", "ant", "folders", "table"], help="default: auto")
+    corpus.add_argument("--text-column", help="table column holding the article body (default: text)")
+    corpus.add_argument("--title-column", help="table column holding the title (default: title, when present)")
+    corpus.add_argument("--label-column", help="table column holding the label (default: label)")
+    corpus.add_argument("--id-column", help="table column holding article ids (default: file name and row)")
+    corpus.add_argument("--source-column", help="table column naming the outlet")
+    corpus.add_argument("--label-map", help="label-mapping YAML turning the labels of --data into the model's "
+                        "(with --loso or baseline: into the baseline's)")
+
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
@@ -18,13 +34,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         "omit with --loso")
     parser.add_argument("--data", required=True, help="labelled corpus folder or CSV/TSV/JSONL file")
     parser.add_argument("--out", required=True, help="report directory")
-    corpus = parser.add_argument_group("reading --data (as arabic-topics train reads it)")
-    corpus.add_argument("--format", choices=["auto", "ant", "folders", "table"], help="default: auto")
-    corpus.add_argument("--text-column", help="table column holding the article body (default: text)")
-    corpus.add_argument("--title-column", help="table column holding the title (default: title, when present)")
-    corpus.add_argument("--label-column", help="table column holding the label (default: label)")
-    corpus.add_argument("--id-column", help="table column holding article ids (default: file name and row)")
-    corpus.add_argument("--source-column", help="table column naming the outlet")
+    add_corpus_arguments(parser)
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument("--loso", action="store_true",
                           help="leave-one-source-out for the TF-IDF baseline, every outlet in turn")
@@ -43,8 +53,6 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-ids", help="with --few-shot: the ids kept for testing")
     parser.add_argument("--apply", action="store_true",
                         help="with --long-articles: write the reading chosen on dev into the model's settings")
-    parser.add_argument("--label-map", help="label-mapping YAML turning the labels of --data into the model's "
-                        "(or, with --loso, into the baseline's)")
     parser.add_argument("--baseline-data", metavar="FILE",
                         help="labelled training data for the TF-IDF baseline, read like --data (same columns "
                         "and --label-map; default: the model's training split when its corpus is here)")
@@ -58,7 +66,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from . import protocols
 
-    corpus = {name: getattr(args, name) for name in protocols.CORPUS_OPTIONS if getattr(args, name) is not None}
+    corpus = {name: getattr(args, name) for name in CORPUS_OPTIONS if getattr(args, name) is not None}
     if args.loso:
         if args.model:
             raise UserError("--loso runs the baseline on every outlet; for a transformer, train with "
@@ -107,13 +115,14 @@ def _print(metrics: dict) -> None:
 
 
 def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="corpus folder or CSV/TSV/JSONL file")
+    parser.add_argument("--data", required=True, help="labelled corpus folder or CSV/TSV/JSONL file")
     parser.add_argument("--out", required=True, help="where the baseline model and its report go")
-    parser.add_argument("--label-map")
-    parser.add_argument("--split", choices=["random", "source"], default="random")
-    parser.add_argument("--test-sources")
-    parser.add_argument("--test-size", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=["random", "source"], default="random",
+                        help="test split: stratified random, or whole outlets (--test-sources)")
+    parser.add_argument("--test-sources", help="comma-separated outlets held out with --split source")
+    parser.add_argument("--test-size", type=float, default=0.2, help="test fraction of a random split (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    add_corpus_arguments(parser)
 
 
 def run_baseline(args: argparse.Namespace) -> int:
@@ -124,10 +133,9 @@ def run_baseline(args: argparse.Namespace) -> int:
     from model.tfidf import TfidfBaseline, baseline_texts
     from .evaluate import evaluate
 
+    columns = {k: getattr(args, k) for k in CORPUS_OPTIONS if getattr(args, k) is not None}
     config = TrainConfig(data=args.data, label_map=args.label_map, split=args.split, test_sources=args.test_sources,
-                         dev_size=0.0, test_size=args.test_size, seed=args.seed)
-    if args.split == "source" and not args.test_sources:
-        raise UserError("--split source needs --test-sources")
+                         dev_size=0.0, test_size=args.test_size, seed=args.seed, **columns)
     splits, summary = load_splits(config)
     baseline = TfidfBaseline().fit(baseline_texts(splits["train"]), list(splits["train"]["label"]))
     out = Path(args.out)

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, multilabel_confusion_matrix
 
+from model.offline_e5 import sha256_file
 from model.tfidf import TfidfBaseline, baseline_texts
-from .metrics import multi_label_scores, single_label_scores
-from .report import plot_confusion, plot_reliability, write_errors, write_markdown
+from training.metrics import multi_label_scores, single_label_scores
+from .report import plot_confusion, plot_label_confusions, plot_reliability, write_errors, write_markdown
 
 SNIPPET = 160
 BINS = 10
@@ -72,8 +73,34 @@ def top_confusions(errors: list[dict], most: int = 10, examples: int = 3) -> lis
     """The most frequent (gold, predicted) error pairs, each with a few example ids and snippets."""
     pairs = Counter((e["gold"], e["predicted"]) for e in errors).most_common(most)
     return [{"gold": g, "predicted": p, "count": n,
-             "examples": [{"id": e["id"], "snippet": e["snippet"]} for e in errors
-                          if (e["gold"], e["predicted"]) == (g, p)][:examples]} for (g, p), n in pairs]
+             "examples": [{"id": e["id"], "snippet": e["snippet"], **({"why": e["why"]} if e.get("why") else {})}
+                          for e in errors if (e["gold"], e["predicted"]) == (g, p)][:examples]}
+            for (g, p), n in pairs]
+
+
+EXPLAINED_ERRORS = 100  # errors explained per report: the examples of the top confusions first
+ERROR_SENTENCES = 20  # sentences scored per explained error (one forward pass each)
+
+
+def explain_errors(model, dataset, errors: list[dict], top: list[dict], batch_size: int) -> dict:
+    """Add to each of the first EXPLAINED_ERRORS errors (the top confusions' examples first) `why`: for each
+    label it predicted, the sentence that raised that label's probability most, with its effect
+    (TopicClassifier.explain). Returns how many were explained, for the report."""
+    rows = {}
+    for row in dataset:
+        rows.setdefault(row["id"], row)
+    shown = {e["id"] for c in top for e in c["examples"]}
+    order = sorted(range(len(errors)), key=lambda i: errors[i]["id"] not in shown)[:EXPLAINED_ERRORS]
+    for i in order:
+        error, row = errors[i], rows[errors[i]["id"]]
+        predicted = [lab for lab in error["predicted"].split("|") if lab in model.labels]
+        if not predicted:
+            continue
+        explained = model.explain(row["text"], row.get("title"), labels=predicted, top_n=1,
+                                  max_sentences=ERROR_SENTENCES, batch_size=batch_size)
+        error["why"] = " | ".join(f"{label} {items[0]['effect']:+.2f}: {' '.join(items[0]['sentence'].split())[:160]}"
+                                  for label, items in explained["explanations"].items() if items)
+    return {"explained": len(order), "errors": len(errors), "sentences_per_article": ERROR_SENTENCES}
 
 
 def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray | None, labels: list[str],
@@ -106,9 +133,9 @@ def score_multi_label(gold: np.ndarray, predicted: np.ndarray, probs: np.ndarray
                       dataset) -> tuple[dict, list[dict]]:
     scores = multi_label_scores(gold, predicted)
     report = classification_report(gold, predicted, target_names=labels, output_dict=True, zero_division=0)
+    # One 2x2 matrix per label ([[TN, FP], [FN, TP]]): a gold x predicted table of several labels per article
+    # has no diagonal that reads as accuracy.
     per_label_cm = multilabel_confusion_matrix(gold, predicted)
-    # For the plot: among articles with gold label i, how many were predicted label j.
-    co_occurrence = (gold.T @ predicted).astype(int)
     names = lambda row: "|".join(lab for lab, v in zip(labels, row) if v) or "(none)"  # noqa: E731
     per_source = {source: {"articles": len(idx), **multi_label_scores(gold[idx], predicted[idx])}
                   for source, idx in _source_groups(dataset).items()}
@@ -122,7 +149,6 @@ def score_multi_label(gold: np.ndarray, predicted: np.ndarray, probs: np.ndarray
     # the time. (Against "the decision was right", a confident 0.01 for a gold negative would count as wrong.)
     calibration_fields = _calibration_fields(None if probs is None else probs.ravel(), gold.ravel().astype(bool))
     metrics = {**scores, **calibration_fields, "per_label": _per_label(report, labels), "labels": labels,
-               "confusion_matrix": co_occurrence.tolist(),
                "per_label_confusion": {lab: per_label_cm[j].tolist() for j, lab in enumerate(labels)},
                "per_source": per_source, "top_confusions": top_confusions(errors)}
     return metrics, errors
@@ -136,8 +162,7 @@ def _model_outputs(model, dataset, batch_size: int):
     probs = model.predict_proba(list(dataset["text"]), list(dataset["title"]), batch_size=batch_size)
     labels = model.labels
     if model.settings.multi_label:
-        thresholds = np.array([model.settings.thresholds.get(lab, 0.5) for lab in labels])
-        return labels, True, probs, probs >= thresholds
+        return labels, True, probs, probs >= model.settings.threshold_vector(labels)
     return labels, False, probs, [labels[i] for i in probs.argmax(1)]
 
 
@@ -159,9 +184,7 @@ def _sha256_dir(path: Path) -> str:
     digest = hashlib.sha256()
     for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
         digest.update(file.relative_to(path).as_posix().encode())
-        with open(file, "rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
+        digest.update(sha256_file(file).encode())
     return digest.hexdigest()
 
 
@@ -172,15 +195,25 @@ def data_hash(dataset) -> str:
     return digest.hexdigest()
 
 
+def shown_path(path) -> str:
+    """A path as a committed report shows it: relative to the working directory when it lies below it, so that
+    a report names no directory of the machine that wrote it."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def stamp(model_dir: str | Path | None, data_path: str | None, dataset, split: str) -> dict:
     versions = {name: metadata.version(name) for name in ("arabic-news-topics", "torch", "transformers",
                                                            "datasets", "scikit-learn", "numpy")}
     versions["python"] = platform.python_version()
-    return {"command": shlex.join(["arabic-topics", *sys.argv[1:]]) if sys.argv[0].endswith("arabic-topics")
-            else shlex.join(sys.argv),
-            "model": str(model_dir) if model_dir else "in-memory",
+    program = "arabic-topics" if sys.argv[0].endswith("arabic-topics") else shown_path(sys.argv[0])
+    return {"command": shlex.join([program, *sys.argv[1:]]),
+            "model": shown_path(model_dir) if model_dir else "in-memory",
             "model_sha256": _sha256_dir(Path(model_dir)) if model_dir and Path(model_dir).is_dir() else "n/a",
-            "data": str(data_path) if data_path else "in-memory", "data_articles": len(dataset),
+            "data": shown_path(data_path) if data_path else "in-memory", "data_articles": len(dataset),
             "data_sha256": data_hash(dataset), "split": split, "versions": versions}
 
 
@@ -197,6 +230,10 @@ def evaluate(model, dataset, train_dataset=None, out_dir: str | Path | None = No
     model_metrics, errors, multi = score(model, dataset, batch_size)
     metrics = {"multi_label": multi, "data": {"articles": len(dataset), **(data_notes or {})},
                "model": model_metrics}
+    if out_dir is not None and hasattr(model, "explain"):
+        model_metrics["explained_errors"] = explain_errors(model, dataset, errors, model_metrics["top_confusions"],
+                                                           batch_size)
+        model_metrics["top_confusions"] = top_confusions(errors)
     if isinstance(model, TfidfBaseline):  # the baseline is the model scored: nothing to set beside it
         pass
     elif baseline and train_dataset is not None:
@@ -211,9 +248,12 @@ def evaluate(model, dataset, train_dataset=None, out_dir: str | Path | None = No
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2))
-        plot_confusion(np.array(model_metrics["confusion_matrix"]), model_metrics["labels"],
-                       out / "confusion_matrix.png",
-                       "Gold label vs predicted labels" if multi else "Confusion matrix")
+        if multi:
+            plot_label_confusions(model_metrics["per_label_confusion"], model_metrics["per_label"],
+                                  out / "confusion_matrix.png")
+        else:
+            plot_confusion(np.array(model_metrics["confusion_matrix"]), model_metrics["labels"],
+                           out / "confusion_matrix.png", "Confusion matrix")
         if "ece" in model_metrics:
             plot_reliability(model_metrics["reliability"], model_metrics["ece"], out / "reliability.png")
         write_errors(errors, out / "errors.csv")

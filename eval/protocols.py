@@ -16,8 +16,10 @@ import numpy as np
 from datasets import Value, concatenate_datasets
 from joblib import Parallel, delayed
 
-from model.atomic import atomic_write_text
 from model import TopicClassifier, UserError, default_model_dir, prepare_text
+from model.atomic import atomic_write_text
+from model.card import markdown_table
+from model.classifier import probabilities
 from training.bundle import resolve_model_paths
 from training.config import TrainConfig, read_config_file
 from training.corpus import TableColumns, read_corpus
@@ -26,8 +28,8 @@ from training.partial_labels import label_matrices, read_ids
 from training.train import corpus_columns, load_splits, test_fraction
 
 from model.tfidf import TfidfBaseline, baseline_texts
+from .cli import CORPUS_OPTIONS
 from .evaluate import evaluate, score, stamp
-from .report import _table
 
 
 def training_config(model_dir: Path) -> TrainConfig:
@@ -134,7 +136,6 @@ def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, o
 
 
 # ------------------------------------------------------------------------------------- a labelled file
-CORPUS_OPTIONS = ("format", "text_column", "title_column", "label_column", "id_column", "source_column")
 
 
 def corpus_reading(**given) -> tuple[str, TableColumns]:
@@ -333,7 +334,7 @@ def leave_one_source_out(data: str, out_dir: str | Path, label_map: str | None =
         f"# Leave-one-source-out: TF-IDF + LinearSVC baseline on {Path(data).name}", "",
         f"{dedup['articles_kept']} articles after removing empty and duplicate bodies; each outlet in turn is the "
         f"test set, the others train.", "",
-        _table(["held-out source", "train", "test", "accuracy", "macro-F1", "seconds"], rows), "",
+        markdown_table(["held-out source", "train", "test", "accuracy", "macro-F1", "seconds"], rows), "",
         f"Command: `{result['stamp']['command']}`", ""]), encoding="utf-8")
     return result
 
@@ -344,7 +345,7 @@ def _reading_scorer(classifier: TopicClassifier, dataset):
     thresholds, each label scored on the articles that decide it (partial labels)."""
     from sklearn.metrics import f1_score
 
-    from .metrics import masked_multi_label_scores
+    from training.metrics import masked_multi_label_scores
 
     labels = classifier.labels
     if not classifier.settings.multi_label:
@@ -352,9 +353,9 @@ def _reading_scorer(classifier: TopicClassifier, dataset):
         return lambda logits: float(f1_score(gold, [labels[j] for j in logits.argmax(1)], average="macro"))
     known = dataset["known"] if "known" in dataset.column_names else [labels] * len(dataset)
     gold, known = (np.array(m, dtype=int) for m in label_matrices(dataset["label"], known, labels))
-    thresholds = np.array([classifier.settings.thresholds.get(lab, 0.5) for lab in labels])
+    thresholds = classifier.settings.threshold_vector(labels)
     return lambda logits: masked_multi_label_scores(
-        gold, (classifier._probabilities(logits) >= thresholds).astype(int), known, labels)["macro_f1"]
+        gold, (probabilities(logits, True) >= thresholds).astype(int), known, labels)["macro_f1"]
 
 
 WINDOW_COUNTS = (2, 4, 8)
@@ -373,11 +374,11 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
     splits, config = _model_splits(model_dir, data)
     classifier = TopicClassifier.from_pretrained(model_dir)
     settings = classifier.settings
-    room = settings.max_length - classifier.tokenizer.num_special_tokens_to_add()
+    room = settings.max_length - len(classifier.tokens.specials)
     results: dict = {"window_tokens": settings.max_length, "variants": {}}
     for part in ("dev", "test"):
         dataset = splits[part]
-        lengths = [len(classifier.tokenizer(prepare_text(t, ti, settings), add_special_tokens=False)["input_ids"])
+        lengths = [len(classifier.tokens.ids(prepare_text(t, ti, settings)))
                    for t, ti in zip(dataset["text"], dataset["title"])]
         long_idx = [i for i, n in enumerate(lengths) if n > room]
         macro_f1 = _reading_scorer(classifier, dataset.select(long_idx))
@@ -414,11 +415,11 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
         f"Articles longer than the {settings.max_length}-token window: {results['dev_long_articles']} of "
         f"{results['dev_articles']} dev, {results['test_long_articles']} of {results['test_articles']} test "
         f"(split {_split_name(config)}). Macro-F1 on those articles only, one model, each reading:", "",
-        _table(["reading", "dev macro-F1 (long)", "test macro-F1 (long)"], rows), "",
+        markdown_table(["reading", "dev macro-F1 (long)", "test macro-F1 (long)"], rows), "",
         f"Chosen on dev, among the windowed readings: **{best_name}**.", "",
         f"Command: `{stamp(model_dir, data, splits['test'], _split_name(config))['command']}`", ""]),
         encoding="utf-8")
-    print(_table(["reading", "dev macro-F1 (long)", "test macro-F1 (long)"], rows))
+    print(markdown_table(["reading", "dev macro-F1 (long)", "test macro-F1 (long)"], rows))
     print(f"chosen on dev: {best_name}")
     if apply:
         path = Path(model_dir) / TOPIC_CONFIG

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from model.card import markdown_table  # noqa: E402
 
 
 def plot_confusion(counts: np.ndarray, labels: list[str], path: Path, title: str) -> None:
@@ -30,6 +31,35 @@ def plot_confusion(counts: np.ndarray, labels: list[str], path: Path, title: str
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of gold row")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_label_confusions(matrices: dict, per_label: dict, path: Path) -> None:
+    """Multi-label: one 2x2 confusion matrix per label (rows gold no/yes, columns predicted no/yes), with the
+    label's precision, recall and F1 in its panel's title; colour by the share of the gold row."""
+    labels = list(matrices)
+    columns = min(4, len(labels))
+    rows = -(-len(labels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.9 * columns, 2.9 * rows), squeeze=False)
+    for ax, label in zip(axes.flat, labels):
+        counts = np.asarray(matrices[label])
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for i in range(2):
+            for j in range(2):
+                ax.text(j, i, f"{counts[i, j]}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=9,
+                        color="white" if share[i, j] > 0.5 else "black")
+        ax.set_xticks([0, 1], ["no", "yes"])
+        ax.set_yticks([0, 1], ["no", "yes"])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        s = per_label[label]
+        ax.set_title(f"{label}\nP {s['precision']:.2f}  R {s['recall']:.2f}  F1 {s['f1']:.2f}", fontsize=10)
+    for ax in list(axes.flat)[len(labels):]:
+        ax.axis("off")
+    fig.suptitle("Per-label confusion (share of each gold row)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -55,19 +85,12 @@ def plot_reliability(bins: list[dict], ece: float, path: Path) -> None:
 
 
 def write_errors(rows: list[dict], path: Path) -> None:
-    fields = ["id", "source", "gold", "predicted", "confidence", "snippet"]
+    fields = ["id", "source", "gold", "predicted", "confidence", "snippet"] + \
+        (["why"] if any("why" in row for row in rows) else [])
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    def cell(value):
-        return f"{value:.4f}" if isinstance(value, float) else str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
 
 
 def write_markdown(metrics: dict, path: Path, title: str) -> None:
@@ -103,8 +126,8 @@ def write_markdown(metrics: dict, path: Path, title: str) -> None:
         if baseline:
             row += [baseline.get(key, "n/a"), model[key] - baseline[key] if key in baseline else "n/a"]
         rows.append(row)
-    parts += [_table(header, rows), "", "## Per label", ""]
-    parts.append(_table(["label", "precision", "recall", "F1", "support"] + (["baseline F1"] if baseline else []),
+    parts += [markdown_table(header, rows), "", "## Per label", ""]
+    parts.append(markdown_table(["label", "precision", "recall", "F1", "support"] + (["baseline F1"] if baseline else []),
                         [[lab, s["precision"], s["recall"], s["f1"], s["support"]]
                          + ([baseline["per_label"].get(lab, {}).get("f1", "n/a")] if baseline else [])
                          for lab, s in model["per_label"].items()]))
@@ -116,18 +139,27 @@ def write_markdown(metrics: dict, path: Path, title: str) -> None:
     if len(model["per_source"]) > 1 or baseline:
         parts += ["## Per source", ""]
         accuracy = "subset_accuracy" if metrics["multi_label"] else "accuracy"
-        parts.append(_table(["source", "articles", accuracy, "macro-F1"] + (["baseline macro-F1"] if baseline else []),
+        parts.append(markdown_table(["source", "articles", accuracy, "macro-F1"] + (["baseline macro-F1"] if baseline else []),
                             [[src, s["articles"], s[accuracy], s["macro_f1"]]
                              + ([baseline["per_source"].get(src, {}).get("macro_f1", "n/a")] if baseline else [])
                              for src, s in model["per_source"].items()]))
         parts.append("")
-    parts += ["## Top confusions", "", "All errors are in `errors.csv`.", ""]
-    parts.append(_table(["gold", "predicted", "count", "examples (id: start of text)"],
+    parts += ["## Top confusions", "", "All errors are in `errors.csv`."]
+    if "explained_errors" in model:
+        explained = model["explained_errors"]
+        parts.append(f"Why: for {explained['explained']} of the {explained['errors']} errors (these examples "
+                     "first), the sentence that raised each predicted label most and by how much (its probability "
+                     f"with the sentence minus without; {explained['sentences_per_article']} sentences scored per "
+                     "article at most), in `errors.csv` column `why`.")
+    parts.append("")
+    parts.append(markdown_table(["gold", "predicted", "count", "examples (id: start of text; why)"],
                         [[c["gold"], c["predicted"], c["count"],
-                          "<br>".join(f"`{e['id']}`: {e['snippet'][:80]}" for e in c["examples"])]
+                          "<br>".join(f"`{e['id']}`: {e['snippet'][:80]}" + (f"<br>*why:* {e['why'][:140]}"
+                                                                             if e.get("why") else "")
+                                      for e in c["examples"])]
                          for c in model["top_confusions"]]))
     stamp = metrics["stamp"]
-    parts += ["", "## Reproducibility", "", _table(["", ""], [
+    parts += ["", "## Reproducibility", "", markdown_table(["", ""], [
         ["command", f"`{stamp['command']}`"], ["model", f"{stamp['model']} (sha256 {stamp['model_sha256'][:16]}…)"],
         ["data", f"{stamp['data']} ({stamp['data_articles']} articles, sha256 {stamp['data_sha256'][:16]}…)"],
         ["split", stamp["split"]],

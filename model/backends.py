@@ -5,8 +5,8 @@ thresholds above it are shared:
 - fp32: plain PyTorch, the reference.
 - bf16: PyTorch under bf16 autocast; ~3x fp32 on CPUs with AMX, slower than fp32 without (docs/benchmarks.md).
 - onnx: ONNX Runtime, fp32 graph exported from the same weights.
-- onnx-int8: ONNX Runtime with dynamic int8 quantisation of the linear layers (weights int8, activations
-  quantised per batch).
+- onnx-int8: ONNX Runtime with dynamic int8 quantisation (weights int8 per output channel, the embedding
+  matrix included; activations quantised per batch).
 Which one is the default on a machine is decided in `default_backend` from the measurements in
 docs/benchmarks.md, not assumed.
 """
@@ -14,26 +14,37 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from . import offline_e5
 from .errors import UserError
-from .hardware import bf16_available, cpu_threads
+from .hardware import cpu_has_fast_bf16, cpu_threads, gpu_present
 
 BACKENDS = ("fp32", "bf16", "onnx", "onnx-int8")
 ONNX_FILE = "model.onnx"
+EXPORT_VERSION = 2  # raised when an export of the same weights changes (2: int8 per channel)
+EXPORT_MANIFEST = "export.json"
 
 
-def default_backend(device: torch.device) -> str:
-    """bf16 where the hardware runs it fast (AMX, or a GPU with bf16), else fp32: on a CPU without AMX, fp32
-    was the fastest backend within 0.5 macro-F1 point of itself (onnx-int8 was faster but lost 1.4 points;
-    docs/benchmarks.md)."""
-    return "bf16" if bf16_available(device) else "fp32"
+def default_backend(device=None, preferred: str = "") -> str:
+    """The backend predict uses when none is asked for. On a GPU: bf16 where it runs bf16, else fp32. On a
+    CPU: the model's own measured choice (TopicSettings.backend: the shipped model runs onnx-int8,
+    docs/benchmarks.md) or else bf16 with AMX, fp32 without (where bf16 autocast is 1.5x slower than fp32, and
+    a 12-layer model lost 1.4 macro-F1 points under dynamic int8). device: a torch.device or its name; None:
+    a GPU when one is present, else the CPU."""
+    kind = str(device).split(":")[0] if device is not None else ("cuda" if gpu_present() else "cpu")
+    if kind != "cpu":
+        import torch
+
+        return "bf16" if kind == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if preferred:
+        return check_backend(preferred)
+    return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
 def check_backend(name: str) -> str:
@@ -45,10 +56,12 @@ def check_backend(name: str) -> str:
 class TorchRunner:
     """A PyTorch model, optionally under bf16 autocast."""
 
-    def __init__(self, model, device: torch.device, bf16: bool):
+    def __init__(self, model, device, bf16: bool):
         self.model, self.device, self.bf16 = model.to(device).eval(), device, bf16
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        import torch
+
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             logits = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
@@ -57,7 +70,11 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """An exported graph under ONNX Runtime, with one intra-op thread per core this process may use."""
+    """An exported graph under ONNX Runtime, with one intra-op thread per core this process may use. A batch
+    runs in slices of ROWS windows: on 2 cores the int8 student ran 212 windows/s in slices of 8 against 160 in
+    batches of 32 (128 tokens; the activations of a small slice stay in cache)."""
+
+    ROWS = 8
 
     def __init__(self, path: Path, threads: int | None = None):
         import onnxruntime as ort
@@ -70,14 +87,22 @@ class OnnxRunner:
             raise UserError(f"{path}: cannot load the ONNX model ({exc.__class__.__name__})") from None
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        feeds = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
-        return self.session.run(["logits"], feeds)[0].astype(np.float32)
+        out = []
+        for start in range(0, len(input_ids), self.ROWS):
+            rows = slice(start, start + self.ROWS)
+            used = int(attention_mask[rows].sum(1).max())  # a slice pads only to its own longest window
+            feeds = {"input_ids": input_ids[rows, :used].astype(np.int64),
+                     "attention_mask": attention_mask[rows, :used].astype(np.int64)}
+            out.append(self.session.run(["logits"], feeds)[0].astype(np.float32))
+        return np.concatenate(out)
 
 
 def export_onnx(model, path: Path, int8: bool) -> None:
     """Write `model` as an ONNX graph with dynamic batch and length at `path`; with int8, dynamically
     quantised by ONNX Runtime. The TorchScript exporter is used: it handles XLM-R's position ids computed
     from the input ids, and needs no extra packages."""
+    import torch
+
     model = model.float().eval().cpu()
     ids = torch.tensor([[0, 5, 6, 7, 2], [0, 5, 6, 2, 1]])
     fp32 = path if not int8 else path.with_suffix(".fp32.onnx")
@@ -94,24 +119,39 @@ def export_onnx(model, path: Path, int8: bool) -> None:
         level = root.level
         root.setLevel(logging.ERROR)  # it logs "consider pre-processing" (advice for CNNs) on the root logger
         try:
-            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+            # per channel: one scale per output row of each weight matrix; per tensor, the 4-layer student lost
+            # 1.1 topic macro-F1 points against fp32, per channel none (docs/benchmarks.md)
+            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
         finally:
             root.setLevel(level)
         fp32.unlink()
 
 
 def weights_digest(model_dir: Path) -> str:
-    """sha256 of a model directory's weight and config files: the key of its cached ONNX exports."""
+    """sha256 of a model directory's weight, config and reading files: the key of its cached ONNX exports."""
     digest = hashlib.sha256()
-    for name in ("model.safetensors", "delta.safetensors", "config.json"):
+    for name in ("model.safetensors", "delta.safetensors", "delta.json", "config.json", "topic_config.json"):
         if (model_dir / name).is_file():
-            with open(model_dir / name, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            digest.update(name.encode())
+            digest.update(offline_e5.sha256_file(model_dir / name).encode())
     return digest.hexdigest()[:16]
+
+
+def write_export_manifest(folder: Path) -> None:
+    """Record the sha256 of an export's graph, so that a cached export damaged later is rebuilt, not run."""
+    (folder / EXPORT_MANIFEST).write_text(json.dumps({ONNX_FILE: offline_e5.sha256_file(folder / ONNX_FILE)}))
+
+
+def export_ready(folder: Path) -> bool:
+    """Whether a cached export is complete and its graph is the one that was written."""
+    try:
+        expected = json.loads((folder / EXPORT_MANIFEST).read_text())[ONNX_FILE]
+        return offline_e5.sha256_file(folder / ONNX_FILE) == expected
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def onnx_cache_dir(model_dir: Path, backend: str) -> Path:
     """Where `--backend onnx[-int8]` keeps the export of a PyTorch model directory, so it is made once."""
-    return offline_e5.cache_root() / "onnx" / f"{weights_digest(model_dir)}-{backend}"
+    return offline_e5.cache_root() / "onnx" / f"{weights_digest(model_dir)}-{backend}-v{EXPORT_VERSION}"
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
 
-import transformers
 from tqdm import tqdm
 
 from . import load
@@ -344,8 +343,6 @@ def run(args: argparse.Namespace) -> int:
         if name != "-" and out.exists() and os.path.exists(name) and os.path.samefile(name, out):
             raise UserError(f"--out {out}: is also an input; name a new file")
     articles = read_articles(args.files)
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
     classifier = load(args.model, args.backend)
     summary = predict_corpus(classifier, articles, out, shard, batch_size=args.batch_size,
                              top_k=top_k_option(args, classifier), progress=True)

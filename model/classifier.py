@@ -13,22 +13,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from . import backends, delta
+from . import backends
 from .atomic import atomic_directory
 from .errors import UserError
-from .hardware import default_device
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
+from .tokens import Tokens
 
-if TYPE_CHECKING:  # the TF-IDF blend loads scikit-learn, which a model without one never imports
+# torch and transformers are imported where a PyTorch model is loaded or run, never for a model that ONNX
+# Runtime runs (the fast default): a one-article predict then starts at import speed. The TF-IDF blend loads
+# scikit-learn, which a model without one never imports.
+if TYPE_CHECKING:
+    import torch
+
     from .tfidf import TfidfBaseline
-from .quiet import no_progress_bar
 
 TOPIC_CONFIG = "topic_config.json"
 TFIDF_DIR = "tfidf"
+TEACHER_DIR = "teacher"  # a distilled model ships the full-size model it was distilled from here
 SETTINGS_FORMAT = 1  # topic_config.json layout; raise when a change would mislead older readers
 
 
@@ -52,12 +55,28 @@ class TopicSettings:
     # Blend with the TF-IDF model saved in tfidf/ (model/tfidf.py fuse): {"weight", "temperature"}; empty = none.
     # Training adopts it only where it gained on dev (training/fusion.py).
     fusion: dict = field(default_factory=dict)
+    # The backend predict runs this model with on a CPU when none is asked for (model/backends.py), chosen for
+    # this model by measured speed and accuracy (arabic-topics benchmark); empty: the machine's default.
+    backend: str = ""
+
+    def __post_init__(self):
+        if self.aggregate not in ("mean", "max"):
+            raise UserError(f"unknown window aggregation {self.aggregate!r} (mean or max)")
+        if not isinstance(self.max_windows, int) or self.max_windows < 1:
+            raise UserError(f"max_windows must be a whole number of at least 1 (got {self.max_windows!r})")
+        if self.backend:
+            backends.check_backend(self.backend)
+
+    def threshold_vector(self, labels: Sequence[str]) -> np.ndarray:
+        """The multi-label decision threshold of each label in `labels` (0.5 where none was tuned)."""
+        return np.array([self.thresholds.get(label, 0.5) for label in labels])
 
     def to_dict(self) -> dict:
         data = {"format_version": SETTINGS_FORMAT, **asdict(self)}
         data["normalizer"] = self.normalizer.to_dict()
-        if not self.fusion:  # written only when used, so that models without it stay readable by older versions
-            del data["fusion"]
+        for name in ("fusion", "backend"):  # written only when set: models without them stay readable by older versions
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod
@@ -98,6 +117,43 @@ def aggregate_windows(scores: np.ndarray, owner: np.ndarray, n_texts: int, how: 
     return out
 
 
+def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Sigmoid of each logit (multi-label), or softmax over each row (single-label)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if multi_label:
+        return (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32)  # the sigmoid, without overflow
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def read_labels(path: Path) -> list[str]:
+    """The output labels in order, from config.json's id2label."""
+    try:
+        id2label = json.loads((path / "config.json").read_text(encoding="utf-8"))["id2label"]
+        return [id2label[str(i)] for i in range(len(id2label))]
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{path / 'config.json'}: no usable id2label ({exc.__class__.__name__})") from None
+
+
+def _load_torch(path: Path):
+    """(PyTorch model, transformers tokenizer) of a full checkpoint or a light delta directory."""
+    from . import delta
+
+    if delta.is_delta(path):  # a light directory: trained tensors only, overlaid on its verified base
+        return delta.load_delta(path)
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .quiet import no_progress_bar
+
+    check_head(path)
+    try:
+        with no_progress_bar():
+            model = AutoModelForSequenceClassification.from_pretrained(path)
+        return model, AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
+        raise _unloadable(path, exc) from None
+
+
 def _unloadable(path: Path, exc: Exception) -> UserError:
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return UserError(f"{path}: cannot load the model ({exc.__class__.__name__}: {first})")
@@ -128,19 +184,28 @@ class TopicClassifier:
     for a directory exported to ONNX, which only ONNX Runtime runs."""
 
     def __init__(self, model, tokenizer, settings: TopicSettings, device: torch.device | None = None,
-                 backend: str | None = None, onnx_path: Path | None = None, config=None,
-                 tfidf: TfidfBaseline | None = None):
-        self.device = device or default_device()
+                 backend: str | None = None, onnx_path: Path | None = None, labels: list[str] | None = None,
+                 tfidf: TfidfBaseline | None = None, tokens: Tokens | None = None):
+        """model: a PyTorch sequence-classification model, or None with `onnx_path` (then `labels` and
+        `tokens` name the outputs and the tokenizer). tokenizer: the transformers tokenizer of a PyTorch model
+        (saved with it); `tokens` is built from it when not given."""
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
+        self.tokens = tokens if tokens is not None else Tokens.from_transformers(tokenizer)
         if settings.fusion and tfidf is None:
             raise UserError(f"the settings blend in a TF-IDF model ({TFIDF_DIR}/) that is missing")
         self.tfidf = tfidf
-        config = config if config is not None else model.config
-        self.labels = [config.id2label[i] for i in range(len(config.id2label))]
+        self.labels = labels if labels is not None else [model.config.id2label[i]
+                                                         for i in range(len(model.config.id2label))]
         if onnx_path is not None:
+            self.device = None
             self.backend = backend or "onnx"
             self.runner = backends.OnnxRunner(onnx_path)
         else:
+            import torch
+
+            from .hardware import default_device
+
+            self.device = torch.device(device) if device is not None else default_device()
             self.backend = backends.check_backend(backend or backends.default_backend(self.device))
             if self.backend.startswith("onnx"):
                 raise UserError(f"the {self.backend} backend needs an ONNX export (from_pretrained makes one)")
@@ -169,7 +234,6 @@ class TopicClassifier:
             raise UserError(f"{path / TOPIC_CONFIG}: unreadable ({exc.__class__.__name__})") from None
         except UserError as exc:
             raise UserError(f"{path / TOPIC_CONFIG}: {exc}") from None
-        device = torch.device(device) if device else None
         if settings.fusion and not (path / TFIDF_DIR).is_dir():
             raise UserError(f"{path}: its settings blend in a TF-IDF model, but {TFIDF_DIR}/ is missing")
         tfidf = None
@@ -180,23 +244,16 @@ class TopicClassifier:
         if (path / backends.ONNX_FILE).is_file():
             if backend not in (None, "onnx", "onnx-int8"):
                 raise UserError(f"{path} is an ONNX export: only ONNX Runtime runs it (--backend onnx)")
-            return cls(None, AutoTokenizer.from_pretrained(path), settings, device, backend,
-                       onnx_path=path / backends.ONNX_FILE, config=AutoConfig.from_pretrained(path), tfidf=tfidf)
+            return cls(None, None, settings, None, backend, onnx_path=path / backends.ONNX_FILE,
+                       labels=read_labels(path), tfidf=tfidf, tokens=Tokens.from_dir(path))
+        backend = backend or backends.default_backend(device, settings.backend)
         if backend in ("onnx", "onnx-int8"):
+            # Exported once into the user cache (keyed by the weights' checksum), then run from there.
             cached = backends.onnx_cache_dir(path, backend)
-            if not (cached / backends.ONNX_FILE).is_file():
+            if not backends.export_ready(cached):
                 cls.from_pretrained(path, device, "fp32").save_onnx(cached, int8=backend == "onnx-int8")
             return cls.from_pretrained(cached, device, backend)
-        if delta.is_delta(path):  # a light directory: trained tensors only, overlaid on its verified base
-            model, tokenizer = delta.load_delta(path)
-        else:
-            check_head(path)
-            try:
-                with no_progress_bar():
-                    model = AutoModelForSequenceClassification.from_pretrained(path)
-                tokenizer = AutoTokenizer.from_pretrained(path)
-            except Exception as exc:  # truncated/corrupt safetensors, bad config.json: many error types
-                raise _unloadable(path, exc) from None
+        model, tokenizer = _load_torch(path)
         return cls(model, tokenizer, settings, device, backend, tfidf=tfidf)
 
     def save_pretrained(self, path: str | Path) -> None:
@@ -216,6 +273,7 @@ class TopicClassifier:
             backends.export_onnx(self.model, tmp / backends.ONNX_FILE, int8)
             self.model.config.save_pretrained(tmp)
             self._save_reading(tmp)
+            backends.write_export_manifest(tmp)
         return Path(path)
 
     def _save_reading(self, folder: Path) -> None:
@@ -234,25 +292,35 @@ class TopicClassifier:
     def _read(self, text: str, title: str | None) -> tuple[list[list[int]], bool]:
         """(windows, whether some of the text lies beyond them)."""
         s = self.settings
-        room = s.max_length - self.tokenizer.num_special_tokens_to_add()
-        # Beyond the windows we read, text is never tokenised: a 5 MB article costs no more than a long one.
-        cut = s.max_windows * room * 16
-        prepared = prepare_text(text[:cut], title, s)
-        ids = self.tokenizer(prepared, add_special_tokens=False, verbose=False)["input_ids"]  # windows follow
+        room = s.max_length - len(self.tokens.specials)
+        cut = self.read_limit()
+        ids = self.tokens.ids(prepare_text(text[:cut], title, s))  # windows follow
         heads, end = [ids[:room]], room
         if s.max_windows > 1 and len(ids) > room:
-            lead = self.tokenizer(prepare_text("", title, s), add_special_tokens=False)["input_ids"] \
-                if s.title_in_every_window else []
+            lead = self.tokens.ids(prepare_text("", title, s)) if s.title_in_every_window else []
             lead = lead[: room // 2]
             step, start = room - len(lead) - s.window_overlap, room - s.window_overlap
             while start < len(ids) and len(heads) < s.max_windows:
                 heads.append(lead + ids[start : start + room - len(lead)])
                 end = start + room - len(lead)
                 start += step
-        # The tokenizer's own special tokens around each window ([CLS] … [SEP], <s> … </s>): it encodes the
-        # empty string as exactly those.
-        specials = self.tokenizer("")["input_ids"]
-        return [specials[:1] + w + specials[1:] for w in heads], len(text) > cut or len(ids) > end
+        return [self.tokens.with_specials(w) for w in heads], len(text) > cut or len(ids) > end
+
+    def read_limit(self) -> int:
+        """Characters of an article beyond which it is never tokenised (at least 16 per token of the windows,
+        more than any text needs): a 5 MB article costs no more than a long one."""
+        room = self.settings.max_length - len(self.tokens.specials)
+        return self.settings.max_windows * room * 16
+
+    def explain(self, text: str, title: str | None = None, labels: list[str] | None = None, top_n: int = 3,
+                max_sentences: int = 40, batch_size: int = 32) -> dict:
+        """predict's result for one text, plus for each label it returns (or each of `labels`) the `top_n`
+        sentences that raise the label's probability most: {"sentence", "start", "end", "effect"}, the effect
+        being the probability with the sentence minus without it (model/explain.py). At most `max_sentences`
+        sentences are scored, one forward pass each; `note` says how many and what was left out."""
+        from .explain import explain
+
+        return explain(self, text, title, labels, top_n, max_sentences, batch_size)
 
     def logits(self, texts: Sequence[str], titles: Sequence[str | None] | None = None,
                batch_size: int = 32) -> np.ndarray:
@@ -287,12 +355,13 @@ class TopicClassifier:
         scores = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            batch = self.tokenizer.pad({"input_ids": [windows[i] for i in idx]}, return_tensors="np")
-            scores[idx] = self.runner(batch["input_ids"], batch["attention_mask"])
+            scores[idx] = self.runner(*self.tokens.pad([windows[i] for i in idx]))
         return scores
 
     def head_layer(self) -> torch.nn.Linear:
         """The linear layer that turns the pooled representation into one score per label."""
+        import torch
+
         head = getattr(self.model, "classifier", None) if self.model is not None else None
         layer = getattr(head, "out_proj", head)
         if not isinstance(layer, torch.nn.Linear) or layer.out_features != len(self.labels):
@@ -305,6 +374,8 @@ class TopicClassifier:
         of the logits is that layer applied to this mean). A new label is fitted on it (training/add_label.py)."""
         windows, owner, _ = self._read_all(*as_batch(texts, titles))
         order = np.argsort([len(w) for w in windows], kind="stable")
+        import torch
+
         captured = []
         handle = self.head_layer().register_forward_hook(lambda m, args, out: captured.append(args[0].float()))
         try:
@@ -315,10 +386,6 @@ class TopicClassifier:
         features[order] = torch.cat(captured).cpu().numpy()
         return aggregate_windows(features, owner, len(texts), "mean")
 
-    def _probabilities(self, logits: np.ndarray) -> np.ndarray:
-        logits = torch.from_numpy(logits)
-        return (torch.sigmoid(logits) if self.settings.multi_label else torch.softmax(logits, dim=-1)).numpy()
-
     def predict_proba(self, texts: Sequence[str] | str, titles=None, batch_size: int = 32) -> np.ndarray:
         """One row of probabilities per text (columns: self.labels). An array has no room for a per-item
         error, so any text predict would refuse raises UserError naming it. titles: as for predict."""
@@ -326,7 +393,7 @@ class TopicClassifier:
         for i, text in enumerate(texts):
             if (problem := input_error(text)) is not None:
                 raise UserError(f"text {i}: {problem}")
-        return self._probabilities(self._logits(texts, titles, batch_size)[0])
+        return probabilities(self._logits(texts, titles, batch_size)[0], self.settings.multi_label)
 
     def predict(self, texts: Sequence[str] | str, top_k: int | None = None, titles=None,
                 batch_size: int = 32) -> list[dict]:
@@ -348,7 +415,7 @@ class TopicClassifier:
         good = [i for i, problem in enumerate(errors) if problem is None]
         logits, truncated = self._logits([texts[i] for i in good], [titles[i] for i in good], batch_size)
         results: list[dict] = [{"error": problem} for problem in errors]
-        for row, i, cut in zip(self._probabilities(logits), good, truncated):
+        for row, i, cut in zip(probabilities(logits, self.settings.multi_label), good, truncated):
             warnings = script_warnings(texts[i])
             if cut:
                 warnings.append(f"long text: only its first {self.settings.max_windows} window(s) of "
@@ -356,14 +423,22 @@ class TopicClassifier:
             results[i] = {**self._result(row, 1 if top_k is None else top_k), "warnings": warnings}
         return results
 
+    def decide(self, probabilities: np.ndarray, top_label: bool = False) -> list[list[str]]:
+        """The label set of each row of probabilities, by this model's rule: every label over its threshold,
+        most probable first (multi-label), or the most probable label (single-label, or with `top_label`)."""
+        return [self._chosen(row, 1, top_label) for row in np.asarray(probabilities)]
+
+    def _chosen(self, row: np.ndarray, top_k: int, top_label: bool = False) -> list[str]:
+        ranked = np.argsort(-row, kind="stable")
+        if self.settings.multi_label and not top_label:
+            passed = row >= self.settings.threshold_vector(self.labels)
+            return [self.labels[i] for i in ranked if passed[i]]
+        return [self.labels[i] for i in ranked[: max(1, top_k)]]
+
     def _result(self, row: np.ndarray, top_k: int) -> dict:
         ranked = np.argsort(-row, kind="stable")
         scores = {self.labels[i]: round(float(row[i]), 6) for i in range(len(self.labels))}
-        if self.settings.multi_label:
-            chosen = [self.labels[i] for i in ranked
-                      if row[i] >= self.settings.thresholds.get(self.labels[i], 0.5)]
-        else:
-            chosen = [self.labels[i] for i in ranked[: max(1, top_k)]]
+        chosen = self._chosen(row, top_k)
         # A label's own threshold decides it, so the first chosen label need not be the most probable one.
         best = chosen[0] if chosen else None
         return {"label": best, "score": scores[best or self.labels[ranked[0]]], "labels": chosen, "scores": scores}

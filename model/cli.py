@@ -7,12 +7,9 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-import transformers
-import yaml
-
-from . import batch_predict, delta, load
+from . import batch_predict, load
 from .backends import BACKENDS
-from .classifier import TFIDF_DIR, TOPIC_CONFIG, TopicClassifier
+from .classifier import TEACHER_DIR, TFIDF_DIR, TOPIC_CONFIG, TopicClassifier
 from .errors import UserError
 
 # Files read as one article per row (by batch_predict's reader), with or without --out.
@@ -33,8 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "on a rerun skip the ids already there (docs/batch-prediction.md)")
     parser.add_argument("--shard", metavar="I/N", help="with --out: classify only shard I of N (by a hash of "
                         "the id), so N processes or machines split a corpus")
-    parser.add_argument("--backend", choices=BACKENDS, help="how the encoder runs (default: the fastest measured "
-                        "on this kind of machine, see docs/benchmarks.md); onnx* export the model once to the cache")
+    parser.add_argument("--backend", choices=BACKENDS, help="how the encoder runs (default: the model's own "
+                        "measured choice, else the machine's, see docs/benchmarks.md); onnx* export the model once "
+                        "to the cache")
+    parser.add_argument("--explain", action="store_true", help="under each label, the sentences that raise its "
+                        "probability most, with their effect (with --json: an \"explanations\" list per label)")
+    parser.add_argument("--top-n", type=int, default=3, help="with --explain: sentences per label (default 3)")
+    parser.add_argument("--max-sentences", type=int, default=40, help="with --explain: sentences scored per "
+                        "article at most, one forward pass each (default 40)")
 
 
 class Item(NamedTuple):
@@ -89,16 +92,24 @@ def run(args: argparse.Namespace) -> int:
     """Classify every readable input; each bad one gets one error line on stderr, and the exit status is 2
     when there was any, after the others' results are printed."""
     if args.out is not None or args.shard is not None:
+        if args.explain:
+            raise UserError("--explain prints explanations for a few articles; it does not combine with --out")
         return batch_predict.run(args)
+    if args.explain and (args.top_n < 1 or args.max_sentences < 1):
+        raise UserError("--top-n and --max-sentences must be at least 1")
     items = read_inputs(args.files)
     good = [n for n, item in enumerate(items) if item.error is None]
     results = [{"error": item.error} for item in items]
     if good:
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
         classifier = load(args.model, args.backend)
-        predicted = classifier.predict([items[n].text for n in good], top_k=batch_predict.top_k_option(args, classifier),
-                                       titles=[items[n].title for n in good], batch_size=args.batch_size)
+        top_k = batch_predict.top_k_option(args, classifier)
+        if args.explain:
+            predicted = [classifier.explain(items[n].text, items[n].title, top_n=args.top_n,
+                                            max_sentences=args.max_sentences, batch_size=args.batch_size)
+                         for n in good]
+        else:
+            predicted = classifier.predict([items[n].text for n in good], top_k=top_k,
+                                           titles=[items[n].title for n in good], batch_size=args.batch_size)
         for n, result in zip(good, predicted):
             results[n] = result
     width = max(len(item.name) for item in items)
@@ -119,12 +130,25 @@ def run(args: argparse.Namespace) -> int:
                                if lab != result["label"])
             # A multi-label model may find no label that passes its threshold: "none", with the top probability.
             print(f"{item.name:<{width}}  {result['label'] or 'none':<18} {result['score']:.3f}   {others}")
+            if "explanations" in result:
+                print_explanations(result)
     return 2 if failed else 0
+
+
+def print_explanations(result: dict, width: int = 100) -> None:
+    """Under each label, its top sentences trimmed to `width` characters, each with its effect."""
+    for label, sentences in result["explanations"].items():
+        print(f"  {label} {result['scores'][label]:.3f}, because of:")
+        for item in sentences:
+            sentence = " ".join(item["sentence"].split())
+            shown = sentence if len(sentence) <= width else sentence[: width - 1] + "…"
+            print(f"    {item['effect']:+.3f}  {shown}")
+    print(f"  ({result['note']})")
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="trained model directory")
-    parser.add_argument("--out", required=True, help="directory to write (replaced atomically if it exists)")
+    parser.add_argument("--out", required=True, help="directory to write (replaced atomically if it exists; a teacher/ folder in it is kept)")
     parser.add_argument("--format", choices=["delta", "onnx"], default="delta",
                         help="delta: only the tensors training changed, rebuilt on the base at load time; "
                         "onnx: a graph for ONNX Runtime, which predict --model OUT runs")
@@ -134,10 +158,13 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    import yaml
+
+    from . import delta
+
     model_dir = Path(args.model)
     if args.int8 and args.format != "onnx":
         raise UserError("--int8 applies to --format onnx only")
-    transformers.logging.set_verbosity_error()
     if args.format == "onnx":
         out = TopicClassifier.from_pretrained(model_dir, backend="fp32").save_onnx(Path(args.out), int8=args.int8)
         size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
@@ -148,12 +175,38 @@ def run_export(args: argparse.Namespace) -> int:
         base = yaml.safe_load((model_dir / "training_config.yaml").read_text(encoding="utf-8")).get("base")
     if not base:
         raise UserError(f"{model_dir}: no training_config.yaml names its base; pass --base")
-    classifier = TopicClassifier.from_pretrained(model_dir)
+    classifier = TopicClassifier.from_pretrained(model_dir, backend="fp32")  # the PyTorch weights, whatever it runs on
     # what a model directory carries besides weights and reading settings, the blended TF-IDF model included
     extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml",
                                            "label_map.yaml", "test_ids.txt", TFIDF_DIR)
              if (model_dir / name).exists()]
+    if (Path(args.out) / TEACHER_DIR).is_dir():  # a distilled model replacing one in place keeps its teacher
+        extra.append(Path(args.out) / TEACHER_DIR)
     out = delta.save_delta(classifier.model, (model_dir / TOPIC_CONFIG).read_text(), base, Path(args.out), extra)
-    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    rewrite_card(out, classifier)
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file()) / 1e6
     print(f"wrote {out} ({size:.1f} MB, base {base})")
     return 0
+
+
+def rewrite_card(out: Path, classifier: TopicClassifier) -> None:
+    """The exported directory's model card, from the training facts it carries: it loads as a light directory,
+    from its own path (or with no argument when it is the package's shipped model)."""
+    import types
+
+    import yaml
+
+    from . import default_model_dir
+    from .card import write_model_card
+
+    files = {name: out / name for name in ("training_config.yaml", "metrics.json", "data_summary.json")}
+    if not all(path.is_file() for path in files.values()):
+        return
+    config = types.SimpleNamespace(**yaml.safe_load(files["training_config.yaml"].read_text(encoding="utf-8")))
+    try:
+        shipped = out.resolve() == default_model_dir().resolve()
+    except UserError:
+        shipped = False
+    write_model_card(out, config, json.loads(files["data_summary.json"].read_text(encoding="utf-8")),
+                     json.loads(files["metrics.json"].read_text(encoding="utf-8")), classifier,
+                     load_path=None if shipped else str(out.resolve()), light=True)

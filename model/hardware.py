@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import platform
-
-import torch
-import transformers
+import sys
 
 
 @functools.lru_cache(maxsize=None)
@@ -26,12 +25,26 @@ def cpu_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def gpu_present() -> bool:
+    """Whether PyTorch would find a CUDA GPU, without importing torch where there is plainly none (no NVIDIA
+    device files): a CPU-only predict never pays torch's import."""
+    if "torch" not in sys.modules and not glob.glob("/dev/nvidia[0-9]*"):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
-def bf16_available(device: torch.device) -> bool:
+def default_device():
+    import torch
+
+    return torch.device("cuda" if gpu_present() else "cpu")
+
+
+def bf16_available(device) -> bool:
     if device.type == "cuda":
+        import torch
+
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_fast_bf16()
 
@@ -44,6 +57,9 @@ def describe_machine() -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    import torch
+    import transformers
+
     device = default_device()
     return {"cpu": cpu, "threads": cpu_threads(), "torch_threads": torch.get_num_threads(), "device": str(device),
             "gpu": torch.cuda.get_device_name() if device.type == "cuda" else None,

@@ -27,6 +27,13 @@ def head_restored_after():
     and checks itself (it refuses a load that leaves any uninitialised): transformers' report would tell
     the user "MISSING ... newly initialized ... Consider training", which reads as a broken model. Errors
     are still shown."""
+    with quiet():
+        yield
+
+
+@contextlib.contextmanager
+def quiet():
+    """transformers' errors only, and no progress bar, for the call inside."""
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:

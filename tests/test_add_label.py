@@ -16,7 +16,7 @@ from .conftest import DATA
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "training.cli", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "arabic_topics", *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

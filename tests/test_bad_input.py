@@ -1,4 +1,4 @@
-"""Bad and odd input to predict (docs: README "Guarantees"): errors per item, warnings for odd text, and
+"""Bad and odd input to predict (docs/guarantees.md): errors per item, warnings for odd text, and
 properties that hold for arbitrary Unicode (hypothesis)."""
 import pytest
 from hypothesis import given, settings

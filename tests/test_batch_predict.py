@@ -12,7 +12,7 @@ import pytest
 
 from model import TopicClassifier
 from model.batch_predict import predict_corpus, read_articles, shard_of
-from training.cli import main
+from arabic_topics import main
 from training.corpus import read_corpus
 
 from .conftest import DATA, default_sigint
@@ -100,7 +100,7 @@ def test_shards_are_disjoint_and_together_cover_every_id_once(classifier, articl
 
 
 def predict_command(model, corpus, out, batch_size=4):
-    return [sys.executable, "-m", "training.cli", "predict", "--model", str(model), str(corpus), "--out", str(out),
+    return [sys.executable, "-m", "arabic_topics", "predict", "--model", str(model), str(corpus), "--out", str(out),
             "--batch-size", str(batch_size)]
 
 

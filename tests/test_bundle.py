@@ -82,12 +82,14 @@ def test_bundling_needs_the_files_and_can_run_in_place(tmp_path):
     assert (tmp_path / "label_map.yaml").read_text() == "labels: {}\n"
 
 
-def test_the_shipped_model_carries_its_recipe_files(tmp_path, monkeypatch):
-    shipped = Path(model_package.__file__).parent / "default"
+@pytest.mark.parametrize("folder, test_ids, count", [("default", "teacher-test-ids.txt", 3184),
+                                                     ("default/teacher", "psd-test-ids.txt", 200)])
+def test_the_shipped_models_carry_their_recipe_files(folder, test_ids, count, tmp_path, monkeypatch):
+    shipped = Path(model_package.__file__).parent / folder
     monkeypatch.chdir(tmp_path)  # nowhere near training/recipes
     config = training_config(shipped)
     assert Path(config.label_map) == shipped / "label_map.yaml" and Path(config.test_ids) == shipped / "test_ids.txt"
     assert LabelMapping.from_yaml(config.label_map).targets == ["culture", "economy", "sports", "technology"]
-    assert len(read_ids(config.test_ids)) == 200
-    for bundled, recipe in (("label_map.yaml", "psd-topics.yaml"), ("test_ids.txt", "psd-test-ids.txt")):
+    assert len(read_ids(config.test_ids)) == count
+    for bundled, recipe in (("label_map.yaml", "psd-topics.yaml"), ("test_ids.txt", test_ids)):
         assert (shipped / bundled).read_bytes() == (REPO / "training" / "recipes" / recipe).read_bytes()

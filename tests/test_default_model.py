@@ -25,7 +25,7 @@ def shipped(tmp_path_factory):
 def test_the_shipped_model_is_light_and_names_its_base(shipped):
     directory, clf = shipped
     assert (directory / "delta.json").is_file() and not (directory / "model.safetensors").exists()
-    assert sum(f.stat().st_size for f in directory.iterdir()) < 40_000_000
+    assert sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) < 40_000_000  # teacher included
     assert clf.labels == ["culture", "diplomacy", "economy", "politics", "security", "sports", "technology"]
     assert clf.settings.multi_label and set(clf.settings.thresholds) == set(clf.labels)
     assert clf.settings.display_names["politics"] == "سياسة" and clf.settings.display_names["security"] == "أمن"
@@ -72,3 +72,35 @@ assert TopicClassifier.from_pretrained(None).labels == {clf.labels!r}
 assert predict("التقى وزير الخارجية نظيره الفرنسي لبحث الأزمة السياسية")["label"] == "politics"
 """)
     assert not [word for word in LOAD_REPORT if word in err], err
+
+
+def test_the_shipped_model_is_the_fast_student_run_by_onnx_runtime(shipped):
+    """4 layers, one 96-token window, int8 weights under ONNX Runtime, exported once into the user cache."""
+    directory, clf = shipped
+    assert clf.backend == "onnx-int8" and clf.model is None
+    assert json.loads((directory / "config.json").read_text())["num_hidden_layers"] == 4
+    assert (clf.settings.max_length, clf.settings.max_windows) == (96, 1)
+
+
+def test_the_teacher_ships_beside_it_and_agrees(shipped):
+    directory, clf = shipped
+    teacher = TopicClassifier.from_pretrained(directory / "teacher", backend="fp32")
+    assert teacher.labels == clf.labels
+    assert json.loads((directory / "teacher" / "config.json").read_text())["num_hidden_layers"] == 12
+    text = "التقى وزير الخارجية نظيره الفرنسي لبحث الأزمة السياسية وتشكيل الحكومة الجديدة"
+    assert teacher.predict(text)[0]["label"] == clf.predict(text)[0]["label"] == "politics"
+
+
+@pytest.mark.parametrize("card", ["README.md", "teacher/README.md"])
+def test_the_shipped_cards_instructions_run_from_another_directory(shipped, card, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    directory, _ = shipped
+    blocks = re.findall(r"```python\n(.*?)```", (directory / card).read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for code in blocks:
+        # the module's fresh cache (the fixture's ARABIC_TOPICS_CACHE) is inherited
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr

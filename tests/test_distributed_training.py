@@ -32,7 +32,7 @@ SUMMARY = "dev: macro-F1"  # the one-line result the main process logs at the en
 def command(base, out, *extra):
     # --standalone: a rendezvous on a free local port, so parallel test runs cannot collide
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(PROCESSES),
-            "-m", "training.cli", "train", *SETTINGS, "--base", str(base), "--output-dir", str(out), *extra]
+            "-m", "arabic_topics", "train", *SETTINGS, "--base", str(base), "--output-dir", str(out), *extra]
 
 
 def launch(base, out, *extra):

@@ -86,6 +86,10 @@ def test_multi_label_report(tiny_base, tmp_path):
     for key in ("micro_f1", "macro_f1", "hamming_loss", "subset_accuracy", "per_label", "per_label_confusion"):
         assert key in metrics["model"], key
     assert set(metrics["model"]["per_label"]) == {"diplomacy", "none", "politics", "security"}
+    # one 2x2 matrix per label, each counting every test article once; no gold x predicted table
+    assert "confusion_matrix" not in metrics["model"]
+    for label, matrix in metrics["model"]["per_label_confusion"].items():
+        assert np.array(matrix).shape == (2, 2) and np.array(matrix).sum() == metrics["stamp"]["data_articles"], label
     assert "hamming_loss" in metrics["baseline"]
     for name in REPORT_FILES:
         assert (tmp_path / "report" / name).is_file()

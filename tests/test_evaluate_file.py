@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from eval import evaluate_file
 from model import TopicClassifier
-from training.cli import main
+from arabic_topics import main
 from training.corpus import read_corpus
 
 from .conftest import DATA

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from model import TopicClassifier, UserError
-from training.cli import main as cli_main
+from arabic_topics import main as cli_main
 from training.corpus import read_corpus
 from training.frozen_trunk import FrozenTrunk, collate_features
 from training.train import train

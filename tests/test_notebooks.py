@@ -44,6 +44,13 @@ def test_train_your_own_notebook(tiny_base, tmp_path, monkeypatch):
     assert "score" in last and len(last.splitlines()) == 4  # a header and the three texts classified
 
 
+def test_explain_notebook(trained, monkeypatch):
+    notebook = execute("explain.ipynb", {"ARABIC_TOPICS_MODEL": trained}, monkeypatch)
+    shown = [o["data"]["text/html"] for c in notebook.cells for o in c.get("outputs", [])
+             if "text/html" in o.get("data", {})]
+    assert any('<span style="background:' in page for page in shown)  # the highlighted article
+
+
 def test_notebook_samples_are_the_committed_articles():
     """notebooks/data is made from tests/data by its script: the same articles, the recipes' labels."""
     import pandas as pd
@@ -58,7 +65,7 @@ def test_notebook_samples_are_the_committed_articles():
     assert set(heldout["text"]) <= set(read_corpus(DATA / "jawhara")["text"]) and len(heldout) == 13
 
 
-@pytest.mark.parametrize("name", ["explore_data.ipynb", "evaluate.ipynb", "train_your_own.ipynb"])
+@pytest.mark.parametrize("name", ["explore_data.ipynb", "evaluate.ipynb", "train_your_own.ipynb", "explain.ipynb"])
 def test_a_failing_cell_fails(name, monkeypatch, tmp_path):
     from nbclient.exceptions import CellExecutionError
 

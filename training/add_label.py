@@ -91,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", required=True, help="JSONL of examples (label 1) and counter-examples (0)")
     parser.add_argument("--out", required=True, help="new model directory (written atomically)")
     args = parser.parse_args(argv)
-    import transformers
 
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
     texts, titles, positive = read_examples(args.examples)
     source = Path(args.model)
     classifier = TopicClassifier.from_pretrained(source, backend="fp32")

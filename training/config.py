@@ -48,7 +48,8 @@ class TrainConfig:
     conflicts: Literal["first", "drop"] = field(
         default="first", metadata={"help": "duplicate bodies with different labels: keep the first, or drop all"})
     annotations: Optional[str] = field(default=None, metadata={
-        "help": "JSONL of extra 0/1 labels per article id (partial multi-label: unknown labels are masked)"})
+        "help": "JSONL of extra 0/1 labels per article id (partial multi-label: unknown labels are masked); "
+                "several files comma-separated"})
     pseudo_labels_from: Optional[str] = field(default=None, metadata={
         "help": "teacher model directory: fills the unknown labels of training articles with its predictions"})
     split: Literal["random", "source", "ids"] = field(default="random", metadata={
@@ -62,11 +63,13 @@ class TrainConfig:
         "help": "fraction of --data kept for test when no --test-data (default: 0.1, or 0 when --dev-data is given)"})
     max_train_samples: Optional[int] = field(default=None, metadata={"help": "stratified subsample, quick runs"})
     max_eval_samples: Optional[int] = field(default=None, metadata={"help": "cap dev and test sizes"})
-    use_title: bool = True
+    use_title: bool = field(default=True, metadata={"help": "read the title before the body"})
     # model
     base: str = field(default="e5-small", metadata={"help": "e5-small (offline preset), hub id or path"})
     # Fields left at None are chosen from the data and the machine when training starts (training/recipe.py),
     # printed with a time estimate, and saved resolved in training_config.yaml; an explicit value always wins.
+    num_layers: Optional[int] = field(default=None, metadata={
+        "help": "keep only the base's first N encoder layers: a shallower, faster model (default: all of them)"})
     max_length: Optional[int] = field(default=None, metadata={
         "help": "tokens read per article (default: from the token lengths of the training articles)"})
     freeze_embeddings: Optional[bool] = field(
@@ -84,6 +87,9 @@ class TrainConfig:
     window_overlap: int = field(default=32, metadata={"help": "tokens shared by consecutive windows"})
     aggregate: Literal["mean", "max"] = field(default="mean", metadata={"help": "how window logits combine"})
     title_in_every_window: bool = field(default=True, metadata={"help": "repeat the title in every window"})
+    backend: Optional[str] = field(default=None, metadata={
+        "help": "backend predict runs the saved model with on a CPU when none is asked for: fp32, bf16, onnx or "
+                "onnx-int8 (default: the machine's, bf16 with AMX, else fp32); measure with arabic-topics benchmark"})
     # optimisation
     epochs: Optional[float] = field(default=None, metadata={
         "help": "maximum training epochs; early stopping on dev macro-F1 may end sooner (default: from the "
@@ -91,9 +97,9 @@ class TrainConfig:
     learning_rate: Optional[float] = field(default=None, metadata={
         "help": "peak learning rate, linear decay (default: from how many layers are trained)"})
     batch_size: int = field(default=32, metadata={"help": "training articles per step (per process)"})
-    eval_batch_size: int = 64
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
+    eval_batch_size: int = field(default=64, metadata={"help": "articles per batch when scoring dev and test"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_ratio: float = field(default=0.06, metadata={"help": "share of the steps warming the learning rate up"})
     class_weights: Optional[bool] = field(default=None, metadata={
         "help": "weight the loss by inverse label frequency (default: on when the largest label has 3x the "
                 "articles of the smallest)"})
@@ -113,6 +119,28 @@ class TrainConfig:
     output_dir: str = "runs/model"
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in output_dir"})
     overwrite: bool = field(default=False, metadata={"help": "replace a finished model in output_dir"})
+
+    def __post_init__(self):
+        """Settings that cannot work together are refused however the config is built (command line, YAML,
+        or TrainConfig(...) in Python)."""
+        if self.split == "source" and not self.test_sources:
+            raise UserError("--split source needs --test-sources (e.g. BBC,France24)")
+        if self.split == "ids" and not self.test_ids:
+            raise UserError("--split ids needs --test-ids FILE")
+        if self.test_data and self.split != "random":
+            raise UserError(f"--test-data is the test split: it cannot be combined with --split {self.split}")
+        if self.backend is not None:
+            from model.backends import check_backend
+
+            check_backend(self.backend)
+        if self.num_layers is not None and self.num_layers < 1:
+            raise UserError(f"--num-layers must be at least 1 (got {self.num_layers})")
+        if self.max_windows < 1:
+            raise UserError(f"--max-windows must be at least 1 (got {self.max_windows})")
+        if self.time_budget <= 0:
+            raise UserError(f"--time-budget must be a positive number of minutes (got {self.time_budget:g})")
+        if self.max_length is not None:
+            check_window_overlap(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -137,6 +165,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
+        if isinstance(action, argparse._StoreFalseAction):  # --no-X: says what it switches off, no default
+            return text
         if "default" in text or action.default in (None, argparse.SUPPRESS):
             return text
         return super()._get_help_string(action)
@@ -158,6 +188,8 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
         # `--class-weights`, as HfArgumentParser does for those with a default
         if action.type is string_to_bool and action.nargs is None:
             action.nargs, action.const = "?", True
+        if isinstance(action, argparse._StoreFalseAction):
+            action.help = f"switch off --{action.dest.replace('_', '-')}"
     parser.add_argument("--config", help="YAML file of TrainConfig fields")
     pre, _ = parser.parse_known_args(argv)
     if pre.quick:
@@ -168,18 +200,6 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
     config = TrainConfig(**{k: v for k, v in vars(namespace).items() if k != "config"})
     if not config.data:
         raise UserError("no training data: pass --data PATH (or data: in the --config file)")
-    if config.split == "source" and not config.test_sources:
-        raise UserError("--split source needs --test-sources (e.g. BBC,France24)")
-    if config.split == "ids" and not config.test_ids:
-        raise UserError("--split ids needs --test-ids FILE")
-    if config.test_data and config.split != "random":
-        raise UserError(f"--test-data is the test split: it cannot be combined with --split {config.split}")
-    if config.max_windows < 1:
-        raise UserError(f"--max-windows must be at least 1 (got {config.max_windows})")
-    if config.time_budget <= 0:
-        raise UserError(f"--time-budget must be a positive number of minutes (got {config.time_budget:g})")
-    if config.max_length is not None:
-        check_window_overlap(config)
     return config
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from eval.metrics import multi_label_scores, single_label_scores, tune_thresholds
+from .metrics import multi_label_scores, single_label_scores, tune_thresholds
 from model.tfidf import fuse
 
 WEIGHTS = np.round(np.arange(0.0, 1.0001, 0.05), 2)  # weight of the transformer; 1.0 = the transformer alone

@@ -175,7 +175,9 @@ def clean(data: Dataset, conflicts: str = "first") -> tuple[Dataset, dict]:
         "conflicting_label_groups": len(conflicting),
         "conflicting_policy": conflicts,
         "conflicting_examples": conflicting[:20],
-        "conflicting_label_pairs": dict(Counter(" vs ".join(c["labels"]) for c in conflicting).most_common()),
+        # an empty label set (a multi-label article with none of the labels) is named "(none)"
+        "conflicting_label_pairs": dict(Counter(" vs ".join(lab or "(none)" for lab in c["labels"])
+                                                for c in conflicting).most_common()),
         "articles_kept": len(keep),
     }
     return data.select(keep), report

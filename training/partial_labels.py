@@ -35,16 +35,20 @@ def jsonl_records(path: str | Path, what: str):
         yield n, record
 
 
-def read_annotations(path: str | Path) -> dict[str, dict[str, int]]:
-    """JSONL, one article per line: "id" plus 0/1 fields, one per label (other fields are ignored)."""
-    annotations = {}
-    for n, record in jsonl_records(path, "annotations"):
-        if "id" not in record:
-            raise UserError(f"{path}:{n}: no \"id\" field")
-        annotations[str(record["id"])] = {k: int(v) for k, v in record.items()
-                                          if k != "id" and isinstance(v, (int, bool)) and v in (0, 1)}
-    if not annotations:
-        raise UserError(f"{path}: no annotations")
+def read_annotations(paths: str | Path | list) -> dict[str, dict[str, int]]:
+    """JSONL files, one article per line: "id" plus 0/1 fields, one per label (other fields are ignored). An
+    article annotated in several files gets the fields of all of them, the later file winning."""
+    annotations: dict[str, dict[str, int]] = {}
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        found = 0
+        for n, record in jsonl_records(path, "annotations"):
+            if "id" not in record:
+                raise UserError(f"{path}:{n}: no \"id\" field")
+            annotations.setdefault(str(record["id"]), {}).update(
+                {k: int(v) for k, v in record.items() if k != "id" and isinstance(v, (int, bool)) and v in (0, 1)})
+            found += 1
+        if not found:
+            raise UserError(f"{path}: no annotations")
     return annotations
 
 
@@ -99,7 +103,7 @@ def pseudo_label(data: Dataset, teacher) -> Dataset:
     if not teacher.settings.multi_label:
         raise UserError("--pseudo-labels-from needs a multi-label teacher model")
     probs = teacher.predict_proba(list(data["text"]), list(data["title"]))
-    thresholds = [teacher.settings.thresholds.get(lab, 0.5) for lab in teacher.labels]
+    thresholds = teacher.settings.threshold_vector(teacher.labels)
     labels, known = [], []
     for row, positives, decided in zip(probs, data["label"], data["known"]):
         positives, decided = set(positives), set(decided)

@@ -29,13 +29,14 @@ import logging
 import shlex
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import torch
 from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments, set_seed
 
-from eval.benchmark import PeakRSS
 from model import UserError
 from model.atomic import atomic_write_text
 from model.hardware import describe_machine
@@ -120,6 +121,27 @@ def arguments(config: TrainConfig, folder: str, steps: int, bf16: bool, **extra)
         eval_strategy="no", save_strategy="no", logging_strategy="no",
         # every step then reads exactly batch_size articles, also when a small corpus ends an epoch early
         dataloader_drop_last=True, **extra)
+
+
+class PeakRSS:
+    """Highest resident set size of this process while the block runs, sampled every 20 ms."""
+
+    def __enter__(self):
+        self.process, self.peak, self.running = psutil.Process(), 0, True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        while self.running:
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+        self.mb = self.peak / 2**20
 
 
 def run_ours(work: Workload, steps: int, budget_s: float | None) -> dict:
@@ -237,6 +259,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from .cli import run_guarded
+    from model.errors import run_guarded
 
     sys.exit(run_guarded(main))

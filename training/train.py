@@ -26,12 +26,14 @@ import yaml
 from accelerate import PartialState
 from datasets import DatasetDict
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                          EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed)
+                          EarlyStoppingCallback, ProgressCallback, Trainer, TrainerCallback, TrainingArguments,
+                          set_seed)
 
-from eval.metrics import (masked_multi_label_scores, multi_label_scores, single_label_scores, tune_masked_thresholds,
+from .metrics import (masked_multi_label_scores, multi_label_scores, single_label_scores, tune_masked_thresholds,
                           tune_thresholds)
 from model import NormalizerConfig, TopicClassifier, TopicSettings, UserError, prepare_text
 from model.bases import resolve_base
+from model.classifier import probabilities
 from model.quiet import head_restored_after
 from model.hardware import bf16_available, default_device
 
@@ -42,7 +44,7 @@ from . import fusion, partial_labels, recipe
 from .hygiene import (LabelMapping, check_labels, check_unique_ids, clean, format_leaks, format_report, ids_split,
                       random_split, remove_leaks, source_split, split_indices)
 from .bundle import bundle_recipe_files
-from .model_card import write_model_card
+from model.card import write_model_card
 
 log = logging.getLogger("arabic-topics")
 OUR_FILES = ("training_config.yaml", "data_summary.json", "metrics.json", "README.md")
@@ -66,7 +68,7 @@ def read_labelled(path: str, config: TrainConfig, mapping: LabelMapping) -> data
     data = read_corpus(path, config.format, corpus_columns(config))
     data = mapping.apply(data)
     if config.annotations or mapping.none:  # partial multi-label: see partial_labels.py
-        annotations = partial_labels.read_annotations(config.annotations) if config.annotations else None
+        annotations = partial_labels.read_annotations(config.annotations.split(",")) if config.annotations else None
         data = partial_labels.attach(data, mapping.targets, annotations)
     return data
 
@@ -145,7 +147,8 @@ def topic_settings(config: TrainConfig, prefix: str, multi_label: bool, summary:
     return TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
                          multi_label=multi_label, display_names=summary["display_names"],
                          max_windows=config.max_windows, window_overlap=config.window_overlap,
-                         aggregate=config.aggregate, title_in_every_window=config.title_in_every_window)
+                         aggregate=config.aggregate, title_in_every_window=config.title_in_every_window,
+                         backend=config.backend or "")
 
 
 def encode_splits(splits: DatasetDict, tokenizer, settings: TopicSettings, labels: list[str],
@@ -182,6 +185,7 @@ def build_model(config: TrainConfig, labels: list[str], multi_label: bool):
             model, info = AutoModelForSequenceClassification.from_pretrained(
                 base_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
                 label2id={lab: i for i, lab in enumerate(labels)}, output_loading_info=True,
+                **({"num_hidden_layers": config.num_layers} if config.num_layers else {}),
                 problem_type="multi_label_classification" if multi_label else "single_label_classification")
     except OSError as exc:
         raise UserError(f"cannot load base encoder {config.base!r}: {str(exc).splitlines()[0]}") from None
@@ -327,6 +331,31 @@ class TopicTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+class ReadableProgress(ProgressCallback):
+    """The Trainer's progress bar, with its log lines written for people: `step 120/4536 · epoch 0.32 · loss
+    0.2103 · learning rate 2.6e-04` and `dev after epoch 1: macro-F1 0.8712 · micro-F1 0.9021 · loss 0.2`
+    instead of dicts of numbers in strings."""
+
+    NAMES = {"loss": "loss", "learning_rate": "learning rate", "grad_norm": "grad norm"}
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or self.training_bar is None or not logs:
+            return
+        if any(key.startswith("eval_") for key in logs):
+            scores = [f"{key[5:].replace('_f1', '-F1').replace('_', ' ')} {value:.4f}"
+                      for key, value in logs.items() if key.endswith("_f1") or key == "eval_loss"]
+            line = f"dev after epoch {logs.get('epoch', state.epoch):g}: " + " · ".join(scores)
+        elif "train_runtime" in logs:
+            line = (f"trained {state.global_step} steps in {logs['train_runtime'] / 60:.1f} min, mean loss "
+                    f"{logs.get('train_loss', float('nan')):.4f}")
+        else:
+            parts = [f"{name} {logs[key]:.4g}" if key != "learning_rate" else f"{name} {logs[key]:.1e}"
+                     for key, name in self.NAMES.items() if key in logs]
+            line = f"step {state.global_step}/{state.max_steps} · epoch {logs.get('epoch', state.epoch):.2f} · " \
+                + " · ".join(parts)
+        self.training_bar.write(line)
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training, after the checkpoint that --resume continues from was written."""
 
@@ -443,6 +472,8 @@ def train(config: TrainConfig) -> Path:
                            eval_dataset=inputs.data["dev"], data_collator=inputs.collator,
                            compute_metrics=scorer(labels, multi_label, partial), callbacks=callbacks,
                            class_weights=class_weights(config, encoded["train"], len(labels), multi_label))
+    if trainer.pop_callback(ProgressCallback) is not None:  # present unless the bars are switched off
+        trainer.add_callback(ReadableProgress())
     with interrupt.catching():
         trainer.train(resume_from_checkpoint=last_complete_checkpoint(out / "checkpoints") if config.resume else None)
     if interrupt.interrupted:
@@ -453,7 +484,7 @@ def train(config: TrainConfig) -> Path:
     dev_out = trainer.predict(inputs.data["dev"], metric_key_prefix="dev")
     test_out = trainer.predict(inputs.data["test"], metric_key_prefix="test") if len(encoded["test"]) else None
     if multi_label:
-        probs = torch.sigmoid(torch.from_numpy(dev_out.predictions)).numpy()
+        probs = probabilities(dev_out.predictions, multi_label=True)
         if partial:
             gold, mask = dev_out.label_ids
             tuned = tune_masked_thresholds(gold.astype(int), probs, mask)
@@ -493,8 +524,7 @@ def quiet_replica() -> None:
 def _scores(output, multi_label: bool, settings: TopicSettings, labels: list[str]) -> dict:
     gold, logits = output.label_ids, output.predictions
     if multi_label:
-        thresholds = np.array([settings.thresholds.get(lab, 0.5) for lab in labels])
-        predicted = (torch.sigmoid(torch.from_numpy(logits)).numpy() >= thresholds).astype(int)
+        predicted = (probabilities(logits, multi_label=True) >= settings.threshold_vector(labels)).astype(int)
         if isinstance(gold, tuple):  # partial labels: (targets, known mask)
             return masked_multi_label_scores(gold[0].astype(int), predicted, gold[1], labels)
         return multi_label_scores(gold.astype(int), predicted)
@@ -625,6 +655,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from .cli import run_guarded
+    from model.errors import run_guarded
 
     sys.exit(run_guarded(main))

@@ -3,6 +3,7 @@
     python notebooks/data/make_csv.py
 """
 import csv
+import json
 from pathlib import Path
 
 from training.corpus import read_corpus
@@ -17,3 +18,13 @@ for name, sample, mapping in (("train.csv", "ant", "topics.yaml"), ("heldout.csv
         writer.writerow(["text", "title", "label"])
         writer.writerows(zip(data["text"], data["title"], data["label"]))
     print(f"{name}: {len(data)} articles")
+
+# explain.ipynb's article: an annotated politics + security + diplomacy one from tests/data/psd.jsonl
+ARTICLE = "BB-middleEast-792-20180724"
+for line in (repo / "tests" / "data" / "psd.jsonl").read_text(encoding="utf-8").splitlines():
+    record = json.loads(line)
+    if record["id"] == ARTICLE:
+        (Path(__file__).parent / "article.json").write_text(
+            json.dumps({k: record[k] for k in ("id", "title", "text")}, ensure_ascii=False, indent=1) + "\n",
+            encoding="utf-8")
+        print(f"article.json: {ARTICLE}")

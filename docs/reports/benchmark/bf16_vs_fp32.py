@@ -1,5 +1,5 @@
 """bf16 autocast vs fp32 on a bare e5-small forward pass, 3 batches of 32 x 128 tokens (2026-11-29).
-Output on the session machine (2 cores, AVX-512 BF16, no AMX): bf16_vs_fp32.txt beside this file."""
+Output on 2 cores, AVX-512 BF16, no AMX): bf16_vs_fp32.txt beside this file."""
 import torch, time
 from transformers import AutoModelForSequenceClassification
 from model.bases import resolve_base

@@ -15,7 +15,7 @@ from training.train import build_model, encode_splits, label_set, load_splits, r
 
 data, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300
 config = parse_args(["--config", "training/recipes/default.yaml", "--data", data, "--max-train-samples", str(n),
-                      "--max-eval-samples", "1", "--output-dir", "/tmp/unused"])
+                      "--max-eval-samples", "1", "--output-dir", "runs/unused"])
 splits, summary = load_splits(config)
 labels, multi_label, _ = label_set(splits, summary)
 model, tokenizer, prefix, base_path = build_model(config, labels, multi_label)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.metrics import multi_label_scores, single_label_scores
+from training.metrics import multi_label_scores, single_label_scores
 from model import TopicClassifier
 from model.tfidf import TfidfBaseline, baseline_texts, fuse
 from training import fusion

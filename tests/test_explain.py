@@ -1,0 +1,108 @@
+"""Explanations (model/explain.py): Arabic sentence splitting, effects that are the probability differences they
+claim to be, bounded cost on a huge text, `predict --explain`, and bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model import TopicClassifier, UserError
+from model.explain import split_sentences
+from training.corpus import read_corpus
+
+from .conftest import DATA
+
+
+def pieces(text):
+    return [text[start:end] for start, end in split_sentences(text)]
+
+
+def test_sentences_split_on_arabic_and_latin_punctuation_and_line_breaks():
+    text = ("أعلن الوزير أن الحكومة ستخفض الضرائب، وقال إن ذلك سيبدأ قريبا؛ فهل ينجح الإصلاح هذا العام؟ "
+            "ارتفع النمو إلى 3.5 في المئة. يا له من عام حافل بالأحداث!\nوفي سطر جديد يبدأ خبر آخر تماما")
+    assert pieces(text) == ["أعلن الوزير أن الحكومة ستخفض الضرائب،", "وقال إن ذلك سيبدأ قريبا؛",
+                            "فهل ينجح الإصلاح هذا العام؟", "ارتفع النمو إلى 3.5 في المئة.",
+                            "يا له من عام حافل بالأحداث!", "وفي سطر جديد يبدأ خبر آخر تماما"]
+
+
+def test_short_pieces_join_the_next_sentence():
+    assert pieces("قال، إن الاجتماع انتهى دون اتفاق. نعم") == ["قال، إن الاجتماع انتهى دون اتفاق. نعم"]
+    assert pieces("   \n  ") == []
+
+
+@pytest.fixture(scope="module")
+def classifier(trained):
+    return TopicClassifier.from_pretrained(trained, backend="fp32")
+
+
+@pytest.fixture(scope="module")
+def article():
+    data = read_corpus(DATA / "ant")
+    return next(t for t in data["text"] if len(split_sentences(t)) >= 4)
+
+
+def test_an_effect_is_the_probability_with_the_sentence_minus_without(classifier, article):
+    label = classifier.labels[0]
+    result = classifier.explain(article, labels=[label], top_n=100)
+    items = result["explanations"][label]
+    assert len(items) == result["sentences_scored"] == len(split_sentences(article))
+    column = classifier.labels.index(label)
+    with_it = classifier.predict_proba([article])[0, column]
+    for item in items:
+        without = classifier.predict_proba([article[: item["start"]] + " " + article[item["end"]:]])[0, column]
+        assert item["effect"] == pytest.approx(with_it - without, abs=1e-5)
+        assert item["sentence"] == article[item["start"]: item["end"]]
+    effects = [item["effect"] for item in items]
+    assert effects == sorted(effects, reverse=True)
+
+
+def test_by_default_each_returned_label_gets_top_n_sentences(classifier, article):
+    result = classifier.explain(article, top_n=2)
+    assert list(result["explanations"]) == result["labels"]
+    assert all(len(items) == 2 for items in result["explanations"].values())
+
+
+def test_a_huge_text_scores_at_most_max_sentences_and_says_so(classifier):
+    huge = "هذه جملة عن الاقتصاد والأسواق المالية. " * 130_000  # about 5 MB
+    result = classifier.explain(huge, max_sentences=7)
+    assert result["sentences_scored"] == 7 and result["text_beyond_read"]
+    assert "7 sentence(s) scored" in result["note"] and "beyond the windows" in result["note"]
+
+
+def test_bad_input_to_explain_is_a_user_error(classifier, article):
+    for bad, match in ((None, "NoneType"), ("   ", "empty text")):
+        with pytest.raises(UserError, match=match):
+            classifier.explain(bad)
+    with pytest.raises(UserError, match="unknown label"):
+        classifier.explain(article, labels=["weather"])
+    with pytest.raises(UserError, match="at least 1"):
+        classifier.explain(article, top_n=0)
+
+
+def cli(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "arabic_topics", *map(str, args)], capture_output=True, text=True,
+                          input=stdin)
+
+
+def test_predict_explain_json_has_a_list_per_label(trained, article, tmp_path):
+    path = tmp_path / "article.txt"
+    path.write_text(article, encoding="utf-8")
+    done = cli("predict", "--model", trained, "--explain", "--json", "--top-n", "2", path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result["explanations"]) == set(result["labels"]) and result["sentences_scored"] >= 4
+    for items in result["explanations"].values():
+        assert len(items) == 2 and all(set(item) == {"sentence", "start", "end", "effect"} for item in items)
+    shown = cli("predict", "--model", trained, "--explain", path)
+    assert shown.returncode == 0 and "because of:" in shown.stdout and "sentence(s) scored" in shown.stdout
+
+
+def test_predict_explain_bad_input_is_one_line(trained, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    for args in (["--explain", empty], ["--explain", "--top-n", "0", empty],
+                 ["--explain", empty, "--out", tmp_path / "o.jsonl"]):
+        done = cli("predict", "--model", trained, *args)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert np.all([line.startswith("arabic-topics: error:") for line in done.stderr.splitlines()])
