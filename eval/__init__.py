@@ -6,13 +6,16 @@ and the evaluation protocols. Uses model/ (and training/'s readers and splits), 
 """
 import importlib
 
+# `evaluate` is imported here, not on first use: the function shares its name with its module, which
+# importing the module would otherwise leave in its place.
+from .evaluate import evaluate
+
 __all__ = ["evaluate", "evaluate_file", "TfidfBaseline"]
-_HOMES = {"evaluate": ".evaluate", "evaluate_file": ".protocols", "TfidfBaseline": "model.tfidf"}
+_HOMES = {"evaluate_file": ".protocols", "TfidfBaseline": "model.tfidf"}
 
 
 def __getattr__(name: str):
-    # Loaded on first use, so that `arabic-topics evaluate --help` (which imports eval.cli, and with it this
-    # package) does not pay for scikit-learn, matplotlib and the training code.
+    # Loaded on first use, so that `import eval` does not pay for the training code.
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -230,10 +230,10 @@ class TopicClassifier:
             raise UserError(f"{path} is not a topic model directory (needs config.json and {TOPIC_CONFIG})")
         try:
             settings = TopicSettings.from_dict(json.loads((path / TOPIC_CONFIG).read_text(encoding="utf-8")))
+        except UserError as exc:  # before ValueError, which it subclasses
+            raise UserError(f"{path / TOPIC_CONFIG}: {exc}") from None
         except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
             raise UserError(f"{path / TOPIC_CONFIG}: unreadable ({exc.__class__.__name__})") from None
-        except UserError as exc:
-            raise UserError(f"{path / TOPIC_CONFIG}: {exc}") from None
         if settings.fusion and not (path / TFIDF_DIR).is_dir():
             raise UserError(f"{path}: its settings blend in a TF-IDF model, but {TFIDF_DIR}/ is missing")
         tfidf = None

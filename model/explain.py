@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .classifier import probabilities
 from .errors import UserError
 from .inputs import input_error
 
@@ -81,7 +82,9 @@ def explain(classifier: TopicClassifier, text: str, title: str | None = None, la
         # the article and each variant without one sentence, in one batched pass
         variants = [text] + [text[:start] + " " + text[end:] for start, end in scored]
         columns = [classifier.labels.index(label) for label in asked]
-        probs = classifier.predict_proba(variants, [title] * len(variants), batch_size)[:, columns]
+        # logits, not predict_proba: an article of one sentence without it is blank, which predict refuses
+        logits = classifier.logits(variants, [title] * len(variants), batch_size)
+        probs = probabilities(logits, classifier.settings.multi_label)[:, columns]
         effects = probs[:1] - probs[1:]
         for j, label in enumerate(asked):
             for i in np.argsort(-effects[:, j], kind="stable")[:top_n]:

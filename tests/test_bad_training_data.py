@@ -48,9 +48,9 @@ def test_dev_test_labels_absent_from_training_are_logged_and_counted(tmp_path, c
     rows = _rows(40)
     rows.append({"id": "rare", "text": "مقال وحيد عن الثقافة والفنون", "label": "culture"})
     path = _jsonl(tmp_path / "rare.jsonl", rows)
-    config = tiny_config("unused", tmp_path / "m", data=str(path), id_column="id", split="ids", test_ids=None)
     (tmp_path / "ids.txt").write_text("rare\n")
-    config.test_ids = str(tmp_path / "ids.txt")
+    config = tiny_config("unused", tmp_path / "m", data=str(path), id_column="id", split="ids",
+                         test_ids=str(tmp_path / "ids.txt"))
     with caplog.at_level(logging.WARNING, logger="arabic-topics"):
         load_splits(config)
     assert "test: 1 article(s) carry label(s) absent from training: culture" in caplog.text

@@ -75,11 +75,11 @@ assert predict("التقى وزير الخارجية نظيره الفرنسي �
 
 
 def test_the_shipped_model_is_the_fast_student_run_by_onnx_runtime(shipped):
-    """4 layers, one 96-token window, int8 weights under ONNX Runtime, exported once into the user cache."""
+    """4 layers, one 112-token window, int8 weights under ONNX Runtime, exported once into the user cache."""
     directory, clf = shipped
     assert clf.backend == "onnx-int8" and clf.model is None
     assert json.loads((directory / "config.json").read_text())["num_hidden_layers"] == 4
-    assert (clf.settings.max_length, clf.settings.max_windows) == (96, 1)
+    assert (clf.settings.max_length, clf.settings.max_windows) == (112, 1)
 
 
 def test_the_teacher_ships_beside_it_and_agrees(shipped):

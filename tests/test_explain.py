@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from model import TopicClassifier, UserError
+from model.classifier import probabilities
 from model.explain import split_sentences
 from training.corpus import read_corpus
 
@@ -61,6 +62,18 @@ def test_by_default_each_returned_label_gets_top_n_sentences(classifier, article
     result = classifier.explain(article, top_n=2)
     assert list(result["explanations"]) == result["labels"]
     assert all(len(items) == 2 for items in result["explanations"].values())
+
+
+def test_an_article_of_one_sentence_is_explained_by_it(classifier):
+    text = "مقال قصير من جملة واحدة عن الاقتصاد والأسواق المالية"
+    result = classifier.explain(text, top_n=5)
+    label = result["labels"][0]
+    (item,) = result["explanations"][label]
+    column = classifier.labels.index(label)
+    # without its only sentence the article is blank: the model reads the prefix alone
+    without = probabilities(classifier.logits([" "]), classifier.settings.multi_label)[0, column]
+    with_it = classifier.predict_proba([text])[0, column]
+    assert item["sentence"] == text and item["effect"] == pytest.approx(with_it - without, abs=1e-5)
 
 
 def test_a_huge_text_scores_at_most_max_sentences_and_says_so(classifier):

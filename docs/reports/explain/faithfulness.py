@@ -70,7 +70,7 @@ def summary(a, b):
             "share_ties": float((a == b).mean())}
 
 
-result = {"model": str(model_dir), "articles": len(rows), "seconds": round(time.perf_counter() - started, 1),
+result = {"model": str(model_dir.resolve().relative_to(Path.cwd().resolve())) if model_dir.resolve().is_relative_to(Path.cwd().resolve()) else str(model_dir), "articles": len(rows), "seconds": round(time.perf_counter() - started, 1),
           "deletion_top1_vs_random1": summary("drop_top1", "drop_random1"),
           "deletion_top3_vs_random3": summary("drop_top3", "drop_random3"),
           "sufficiency_top1_vs_random1": summary("alone_top1", "alone_random1"), "rows": rows}
