@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trains the shipped default model from the corpora in one background run: the annotated table, the teacher
+# Trains the 12-layer multi-label model (shipped as model/default/teacher, the teacher of the fast default)
+# from the corpora in one background run: the annotated table, the teacher
 # (psd-teacher.yaml, ~11 min on 2 CPU cores), then the student (multi-label.yaml, ~41 min). Seeded; a rerun on
 # the same machine gives the same weights (docs/default-model.md#reproducing-the-shipped-model).
 #
@@ -20,4 +21,4 @@ arabic-topics train --config "$recipes/psd-teacher.yaml" --data "$runs/psd600.js
     --annotations "$annotations" --output-dir "$runs/psd-ft16"
 arabic-topics train --config "$recipes/multi-label.yaml" --data "$corpus" --annotations "$annotations" \
     --pseudo-labels-from "$runs/psd-ft16" --output-dir "$runs/multi-label-student"
-echo "trained: $runs/multi-label-student; ship it with: arabic-topics export --model $runs/multi-label-student --out model/default"
+echo "trained: $runs/multi-label-student; ship it as the teacher with: arabic-topics export --model $runs/multi-label-student --out model/default/teacher"
