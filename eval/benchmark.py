@@ -29,7 +29,7 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -72,8 +72,7 @@ class Documents:
     read: int  # articles in the data before sampling
     gold: list | None = None  # one label (str) or list of labels per document; None: unlabelled
     known: list | None = None  # partial labels: the labels each document decides
-    labels_note: str = "none"
-    ids: list[str] = field(default_factory=list)
+    labels_note: str = "none (agreement with the reference only)"
 
 
 def read_documents(data: str, n: int, labels: list[str], model_dir: Path, label_map: str | None = None,
@@ -92,9 +91,7 @@ def read_documents(data: str, n: int, labels: list[str], model_dir: Path, label_
         if not lines:
             raise UserError(f"{data}: no text (one article per line)")
         keep = _sample(len(lines), n)
-        return Documents([lines[i] for i in keep], [None] * len(keep), len(lines),
-                         labels_note="none (agreement with the reference only)",
-                         ids=[f"{path.name}:{i + 1}" for i in keep])
+        return Documents([lines[i] for i in keep], [None] * len(keep), len(lines))
     from training.corpus import read_corpus
 
     from .protocols import corpus_reading
@@ -103,14 +100,11 @@ def read_documents(data: str, n: int, labels: list[str], model_dir: Path, label_
     corpus = read_corpus(path, fmt, columns)
     read = len(corpus)
     corpus = corpus.select(_sample(read, n))
-    labelled = all(lab not in (None, "", []) for lab in corpus["label"])
-    if labelled:
-        corpus, note = _models_labels(corpus, labels, model_dir, label_map)
-    else:
-        note = "none (agreement with the reference only)"
+    if not all(lab not in (None, "", []) for lab in corpus["label"]):
+        return Documents(list(corpus["text"]), list(corpus["title"]), read)
+    corpus, note = _models_labels(corpus, labels, model_dir, label_map)
     known = list(corpus["known"]) if "known" in corpus.column_names else None
-    return Documents(list(corpus["text"]), list(corpus["title"]), read, list(corpus["label"]) if labelled else None,
-                     known, note, list(corpus["id"]))
+    return Documents(list(corpus["text"]), list(corpus["title"]), read, list(corpus["label"]), known, note)
 
 
 def _models_labels(corpus, labels: list[str], model_dir: Path, label_map: str | None):

@@ -94,7 +94,6 @@ def write_model_card(directory: Path, config, summary: dict, metrics: dict, clas
     # Scalar scores only: multi-label runs also record per-label thresholds and counts (dicts).
     score_names = sorted({k for split in ("dev", "test") if split in metrics
                           for k, v in metrics[split].items() if isinstance(v, (int, float))})
-    depth = getattr(getattr(classifier.model, "config", None), "num_hidden_layers", None)
     text = f"""---
 library_name: transformers
 pipeline_tag: text-classification
@@ -103,7 +102,7 @@ tags: [arabic, news, topic-classification, arabic-news-topics]
 ---
 # Arabic news topic classifier
 
-Fine-tuned from `{config.base}`{f" (its first {depth} layers)" if getattr(config, "num_layers", None) else ""} by `arabic-news-topics` on `{summary['corpus']}`
+Fine-tuned from `{config.base}`{f" (its first {config.num_layers} layers)" if getattr(config, "num_layers", None) else ""} by `arabic-news-topics` on `{summary['corpus']}`
 ({'multi-label' if classifier.settings.multi_label else 'single-label'}, {len(labels)} labels,
 max length {config.max_length} tokens, {config.epochs:g} epochs, learning rate {config.learning_rate:g}, seed {config.seed}).
 
