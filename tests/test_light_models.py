@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from model import TopicClassifier, UserError
+from model.classifier import prepare_text
 from arabic_topics import main as cli_main
 from training.corpus import read_corpus
 from training.frozen_trunk import FrozenTrunk, collate_features
@@ -125,6 +126,19 @@ def test_windows_are_bounded_for_a_huge_text(trained):
     huge = "كلمة " * 1_000_000  # 5 MB
     assert len(classifier.windows(huge)) == 4
     assert len(classifier.predict([huge, "نص قصير"])) == 2
+
+
+@pytest.mark.parametrize("text", [read_corpus(DATA / "ant")["text"][1] * 8,  # Arabic: ~3.5 characters a token
+                                  " ".join(str(n) for n in range(5000))])  # dense: under 2 characters a token
+def test_windows_hold_the_ids_of_the_whole_text(trained, text):
+    """Only a prefix of a long text is tokenised; the windows still hold exactly the whole text's ids."""
+    classifier = _windowed(trained, max_windows=3, window_overlap=8)
+    whole = classifier.tokens.ids(prepare_text(text, None, classifier.settings))  # prefix, normalisation
+    windows = [w[1 : len(w) - 1] for w in classifier.windows(text)]  # without <s> and </s>
+    assert len(windows) == 3 and windows[0] == whole[: len(windows[0])]
+    for window in windows[1:]:  # the body part of a later window (the title and prefix may lead it)
+        body = window[-20:]
+        assert any(whole[start : start + 20] == body for start in range(len(whole)))
 
 
 def test_long_article_protocol_compares_readings_and_applies_the_dev_choice(trained, tmp_path):
