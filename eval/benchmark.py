@@ -8,7 +8,7 @@ Arms, each in a fresh process (so that its peak RSS is its own), on the same doc
 - reference pipeline: `transformers.pipeline("text-classification")` on the reference model R as a full fp32
   checkpoint, batch 32, each article truncated at R's max length (its head only), as a user of
   run_classification + pipeline would run it. R is --reference; by default the model's `teacher/` when it
-  ships one (the full-size model it was distilled from, which a user would otherwise fine-tune), else the
+  ships one (the full-size model it is measured against, which a user would otherwise fine-tune), else the
   model itself.
 - reference, full reading: R through TopicClassifier in fp32, reading its windows as predict does.
 - ours: the model exactly as `predict` runs it by default (backend, windows, settings), then on every other

@@ -180,7 +180,7 @@ def run_export(args: argparse.Namespace) -> int:
     extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml",
                                            "label_map.yaml", "test_ids.txt", TFIDF_DIR)
              if (model_dir / name).exists()]
-    if (Path(args.out) / TEACHER_DIR).is_dir():  # a distilled model replacing one in place keeps its teacher
+    if (Path(args.out) / TEACHER_DIR).is_dir():  # a fast model replacing one in place keeps the full-size model beside it
         extra.append(Path(args.out) / TEACHER_DIR)
     out = delta.save_delta(classifier.model, (model_dir / TOPIC_CONFIG).read_text(), base, Path(args.out), extra)
     rewrite_card(out, classifier)

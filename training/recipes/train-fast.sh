@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Trains the fast shipped model in one background run, ~100 min on 2 CPU cores, and writes it into model/default
+# Trains the fast shipped model in one background run, ~75 min on 2 CPU cores, and writes it into model/default
 # as a light directory beside the 12-layer model (model/default/teacher). Seeded
 # (docs/default-model.md#the-fast-default). Steps:
 #   1. the politics / security / diplomacy teacher: psd-teacher.yaml on the 1,200 annotated articles (the 200
 #      fixed test ids held out), every layer of e5-small fine-tuned, ~27 min;
 #   2. the student (fast.yaml): e5-small's first 4 layers on all ANT articles, sections for the topics, the
-#      annotations and elsewhere the teacher's decisions for politics / security / diplomacy, ~70 min;
+#      annotations and elsewhere the teacher's decisions for politics / security / diplomacy, ~44 min;
 #   3. its reading and thresholds chosen on dev, then the export.
 #
 #   nohup bash training/recipes/train-fast.sh ../shared/datasets/ant-multisource-v2.1 \
