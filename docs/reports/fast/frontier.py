@@ -25,7 +25,7 @@ from eval.protocols import TopicView
 from model import TopicClassifier
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping
-from training.partial_labels import read_annotations, read_ids
+from training.partial_labels import first_copies, read_annotations, read_ids
 
 data, student, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 root = Path(__file__).parents[3]
@@ -36,10 +36,7 @@ psd_ids = set(read_ids(recipes / "psd-test-ids.txt"))
 annotations = read_annotations(Path(data).parent / "ant-politics-security-diplomacy" / "labels.jsonl")
 corpus = LabelMapping.from_yaml(recipes / "topics.yaml").apply(read_corpus(data))
 # the first copy of each id, as the split keeps it (duplicates were removed before splitting)
-first = {}
-for n, i in enumerate(corpus["id"]):
-    first.setdefault(i, n)
-test = corpus.select([first[i] for i in test_ids])
+test = first_copies(corpus, set(test_ids))
 texts, titles, ids = list(test["text"]), list(test["title"]), list(test["id"])
 topical = [n for n, i in enumerate(ids) if i not in psd_ids]
 psd = [n for n, i in enumerate(ids) if i in psd_ids]

@@ -14,19 +14,14 @@ from sklearn.metrics import f1_score
 
 from model import TopicClassifier
 from training.corpus import read_corpus
-from training.partial_labels import read_annotations, read_ids
+from training.partial_labels import first_copies, read_annotations, read_ids
 
 PSD = ["politics", "security", "diplomacy"]
 data, models = sys.argv[1], sys.argv[2:]
 root = Path(__file__).parents[3]
-ids = read_ids(root / "training" / "recipes" / "psd-test-ids.txt")
 annotations = read_annotations(Path(data).parent / "ant-politics-security-diplomacy" / "labels.jsonl")
-corpus = read_corpus(data)
-first = {}
-for n, record_id in enumerate(corpus["id"]):
-    first.setdefault(record_id, n)
-test = corpus.select([first[i] for i in ids])
-gold = np.array([[annotations[i][label] for label in PSD] for i in ids])
+test = first_copies(read_corpus(data), set(read_ids(root / "training" / "recipes" / "psd-test-ids.txt")))
+gold = np.array([[annotations[i][label] for label in PSD] for i in test["id"]])
 
 
 def logit(p):
