@@ -24,7 +24,7 @@ from training.bundle import resolve_model_paths
 from training.config import TrainConfig, read_config_file
 from training.corpus import TableColumns, read_corpus
 from training.hygiene import LabelMapping, body_groups, body_key, clean, source_split
-from training.partial_labels import label_matrices, read_ids
+from training.partial_labels import label_matrices, read_annotations, read_ids
 from training.train import corpus_columns, load_splits, test_fraction
 
 from model.tfidf import TfidfBaseline, baseline_texts
@@ -110,9 +110,12 @@ class TopicView:
 
 def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, out_dir: str | Path,
               baseline: bool = True, batch_size: int = 32) -> dict:
-    """Score a multi-label model on the random part of its own test split (the fixed annotated ids left out) as
-    a single-label topic classifier: gold labels from `label_map` (the topical taxonomy), predictions through
-    `TopicView`, beside the TF-IDF baseline trained on the model's train split with the same gold labels."""
+    """Score a multi-label model on its own test split as a single-label topic classifier: gold labels from
+    `label_map` (the topical taxonomy), predictions through `TopicView`, beside the TF-IDF baseline trained on
+    the model's train split with the same gold labels. Test is the part whose topic mix is the corpus's own:
+    a random split without the fixed ids the recipe added to it (the 200 annotated ones, drawn mostly from the
+    political sections); an ids split (its file is the whole test split) without its annotated articles; a
+    held-out outlet's articles, all of them."""
     classifier = TopicClassifier.from_pretrained(model_dir)
     if not classifier.settings.multi_label:
         raise UserError(f"{model_dir} is single-label: evaluate it on its own split without --as-topics")
@@ -121,16 +124,21 @@ def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, o
     splits, config = _model_splits(model_dir, data)
     corpus = mapping.apply(read_corpus(data, config.format, corpus_columns(config)))
     topic_of = dict(zip(corpus["id"], corpus["label"]))
-    fixed = set(read_ids(config.test_ids)) if config.test_ids else set()
+    if config.split == "random":
+        leave_out = set(read_ids(config.test_ids)) if config.test_ids else set()
+    elif config.split == "ids" and config.annotations:
+        leave_out = set(read_annotations(config.annotations.split(",")))
+    else:
+        leave_out = set()
 
-    def relabel(part):
-        part = part.filter(lambda r: r["id"] not in fixed and r["id"] in topic_of)
+    def relabel(part, leave_out=frozenset()):
+        part = part.filter(lambda r: r["id"] not in leave_out and r["id"] in topic_of)
         return part.remove_columns([c for c in ("label", "known") if c in part.column_names]) \
             .add_column("label", [topic_of[i] for i in part["id"]])
 
-    return evaluate(view, relabel(splits["test"]), relabel(splits["train"]), out_dir, baseline, batch_size,
-                    model_dir=model_dir, data_path=data,
-                    split=f"{_split_name(config)}, fixed test ids left out, labels from {label_map}, "
+    return evaluate(view, relabel(splits["test"], leave_out), relabel(splits["train"]), out_dir, baseline,
+                    batch_size, model_dir=model_dir, data_path=data,
+                    split=f"{_split_name(config)}, fixed or annotated test ids left out, labels from {label_map}, "
                           f"residual topic {residual}",
                     title=f"Topic evaluation: {Path(model_dir).name} on {Path(data).name}")
 

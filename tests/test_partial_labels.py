@@ -1,6 +1,8 @@
 """Partial multi-label training: section labels decide some labels, annotations others, the rest is unknown."""
 import json
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -123,6 +125,28 @@ def test_a_multi_label_model_is_scored_as_a_topic_classifier(partial_model, tmp_
     assert (tmp_path / "topics" / "report.md").is_file()
     with pytest.raises(UserError, match="no label for the topics religion"):
         TopicView(classifier, topics + ["religion"], residual="politics")
+
+
+def test_an_ids_split_is_scored_on_topics_without_its_annotated_articles(partial_model, tmp_path):
+    """A recipe whose ids file is the whole test split (the fast default's): the topics are scored on the
+    test articles that carry no annotation, not on none of them."""
+    import shutil
+
+    import yaml
+
+    from eval.protocols import _model_splits, as_topics
+
+    splits, _ = _model_splits(partial_model, str(DATA / "psd.jsonl"))
+    model = Path(shutil.copytree(partial_model, tmp_path / "ids-model"))
+    (model / "test_ids.txt").write_text("\n".join(splits["test"]["id"]) + "\n")
+    config = yaml.safe_load((model / "training_config.yaml").read_text())
+    (model / "training_config.yaml").write_text(yaml.safe_dump({**config, "split": "ids", "test_ids": "test_ids.txt"}))
+    ids_splits, _ = _model_splits(model, str(DATA / "psd.jsonl"))
+    assert sorted(ids_splits["test"]["id"]) == sorted(splits["test"]["id"])
+    sections_only = [known for known in ids_splits["test"]["known"] if "politics" not in known]  # not annotated
+    assert 0 < len(sections_only) < len(ids_splits["test"])
+    metrics = as_topics(model, str(DATA / "psd.jsonl"), "training/recipes/topics.yaml", "politics", tmp_path / "out")
+    assert metrics["data"]["articles"] == len(sections_only)
 
 
 def test_evaluation_scores_the_fixed_ids_and_ignores_the_teacher(partial_model, half_annotated, tmp_path):

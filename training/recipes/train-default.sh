@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Trains the 12-layer multi-label model (shipped as model/default/teacher, the teacher of the fast default)
-# from the corpora in one background run: the annotated table, the teacher
+# Trains the 12-layer multi-label model (shipped as model/default/teacher, the full-size model the fast default
+# is measured against) from the corpora in one background run: the annotated table, the teacher
 # (psd-teacher.yaml, ~11 min on 2 CPU cores), then the student (multi-label.yaml, ~41 min). Seeded; a rerun on
 # the same machine gives the same weights (docs/default-model.md#reproducing-the-shipped-model).
 #
