@@ -44,8 +44,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                           help="fit LABEL (one the model has not seen) from k annotated examples as add-label does, "
                           "and score it on --test-ids (needs --annotations)")
     protocol.add_argument("--as-topics", metavar="LABEL_MAP",
-                          help="score a multi-label model as a single-label topic classifier on the random part "
-                          "of its split, gold labels from LABEL_MAP, beside the baseline")
+                          help="score a multi-label model as a single-label topic classifier on the random part of "
+                          "its test split (a held-out outlet: all its articles), gold labels from LABEL_MAP, beside "
+                          "the baseline")
     parser.add_argument("--residual", metavar="TOPIC",
                         help="with --as-topics: the topic of articles none of the other topics fits (politics for "
                         "the ANT mapping); it scores 1 - the highest of them")
