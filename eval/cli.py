@@ -50,6 +50,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--residual", metavar="TOPIC",
                         help="with --as-topics: the topic of articles none of the other topics fits (politics for "
                         "the ANT mapping); it scores 1 - the highest of them")
+    parser.add_argument("--leave-out", metavar="IDS",
+                        help="with --as-topics: file of article ids left out of the test split (the fixed annotated "
+                        "test ids, e.g. training/recipes/psd-test-ids.txt); default: those the recipe added to a "
+                        "random split, the annotated articles of an ids split, none of a held-out outlet")
     parser.add_argument("--annotations", help="with --few-shot: JSONL of 0/1 labels per article id")
     parser.add_argument("--test-ids", help="with --few-shot: the ids kept for testing")
     parser.add_argument("--apply", action="store_true",
@@ -75,6 +79,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         protocols.leave_one_source_out(args.data, args.out, args.label_map, **corpus)
         print(f"report written to {Path(args.out) / 'report.md'}")
         return 0
+    if args.leave_out and not args.as_topics:
+        raise UserError("--leave-out selects the test articles of --as-topics; give --as-topics LABEL_MAP too")
     special = args.few_shot or args.long_articles or args.as_topics
     if special and (corpus or args.baseline_data):
         given = [f"--{k.replace('_', '-')}" for k in corpus] + ["--baseline-data"] * bool(args.baseline_data)
@@ -94,7 +100,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if not args.residual:
             raise UserError("--as-topics needs --residual TOPIC (e.g. --residual politics)")
         _print(protocols.as_topics(model, args.data, args.as_topics, args.residual, args.out,
-                                   args.baseline, args.batch_size))
+                                   args.baseline, args.batch_size, args.leave_out))
     else:
         _print(protocols.evaluate_file(args.data, model, args.out, label_map=args.label_map,
                                        baseline_data=args.baseline_data, baseline=args.baseline,

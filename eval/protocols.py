@@ -108,38 +108,46 @@ class TopicView:
         return np.insert(probs, self.labels.index(self.residual), 1 - probs.max(1), axis=1)
 
 
-def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, out_dir: str | Path,
-              baseline: bool = True, batch_size: int = 32) -> dict:
-    """Score a multi-label model on its own test split as a single-label topic classifier: gold labels from
-    `label_map` (the topical taxonomy), predictions through `TopicView`, beside the TF-IDF baseline trained on
-    the model's train split with the same gold labels. Test is the part whose topic mix is the corpus's own:
-    a random split without the fixed ids the recipe added to it (the 200 annotated ones, drawn mostly from the
-    political sections); an ids split (its file is the whole test split) without its annotated articles; a
-    held-out outlet's articles, all of them."""
-    classifier = TopicClassifier.from_pretrained(model_dir)
-    if not classifier.settings.multi_label:
-        raise UserError(f"{model_dir} is single-label: evaluate it on its own split without --as-topics")
-    mapping = LabelMapping.from_yaml(label_map)
-    view = TopicView(classifier, mapping.targets, residual)
+def topic_parts(model_dir: str | Path, data: str | None, label_map: str, leave_out: str | None = None):
+    """The model's own train/dev/test split relabelled with the topical taxonomy `label_map` (articles it maps
+    away dropped), and the config. Test is the part whose topic mix is the corpus's own: without the ids of
+    `leave_out` when given (the fixed annotated test ids, e.g. training/recipes/psd-test-ids.txt, drawn mostly
+    from the political sections). Without it: a random split leaves out the fixed ids its recipe added; an ids
+    split (its file is the whole test split) its annotated articles; a held-out outlet is scored whole."""
     splits, config = _model_splits(model_dir, data)
-    corpus = mapping.apply(read_corpus(data, config.format, corpus_columns(config)))
+    corpus = LabelMapping.from_yaml(label_map).apply(read_corpus(config.data, config.format, corpus_columns(config)))
     topic_of = dict(zip(corpus["id"], corpus["label"]))
-    if config.split == "random":
-        leave_out = set(read_ids(config.test_ids)) if config.test_ids else set()
+    if leave_out:
+        left_out = set(read_ids(leave_out))
+    elif config.split == "random" and config.test_ids:
+        left_out = set(read_ids(config.test_ids))
     elif config.split == "ids" and config.annotations:
-        leave_out = set(read_annotations(config.annotations.split(",")))
+        left_out = set(read_annotations(config.annotations.split(",")))
     else:
-        leave_out = set()
+        left_out = set()
 
-    def relabel(part, leave_out=frozenset()):
-        part = part.filter(lambda r: r["id"] not in leave_out and r["id"] in topic_of)
+    def relabel(part):
+        part = part.filter(lambda r: r["id"] not in left_out and r["id"] in topic_of)
         return part.remove_columns([c for c in ("label", "known") if c in part.column_names]) \
             .add_column("label", [topic_of[i] for i in part["id"]])
 
-    return evaluate(view, relabel(splits["test"], leave_out), relabel(splits["train"]), out_dir, baseline,
-                    batch_size, model_dir=model_dir, data_path=data,
-                    split=f"{_split_name(config)}, fixed or annotated test ids left out, labels from {label_map}, "
-                          f"residual topic {residual}",
+    return {name: relabel(part) for name, part in splits.items()}, config
+
+
+def as_topics(model_dir: str | Path, data: str, label_map: str, residual: str, out_dir: str | Path,
+              baseline: bool = True, batch_size: int = 32, leave_out: str | None = None) -> dict:
+    """Score a multi-label model on its own test split as a single-label topic classifier: gold labels from
+    `label_map` (the topical taxonomy), predictions through `TopicView`, beside the TF-IDF baseline trained on
+    the model's train split with the same gold labels. The test articles: `topic_parts`."""
+    classifier = TopicClassifier.from_pretrained(model_dir)
+    if not classifier.settings.multi_label:
+        raise UserError(f"{model_dir} is single-label: evaluate it on its own split without --as-topics")
+    view = TopicView(classifier, LabelMapping.from_yaml(label_map).targets, residual)
+    parts, config = topic_parts(model_dir, data, label_map, leave_out)
+    left_out = f"the ids of {leave_out}" if leave_out else "fixed or annotated test ids"
+    return evaluate(view, parts["test"], parts["train"], out_dir, baseline, batch_size, model_dir=model_dir,
+                    data_path=data,
+                    split=f"{_split_name(config)}, {left_out} left out, labels from {label_map}, residual topic {residual}",
                     title=f"Topic evaluation: {Path(model_dir).name} on {Path(data).name}")
 
 

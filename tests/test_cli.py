@@ -70,6 +70,8 @@ def test_module_entry_point_trains_like_the_console_script(tiny_base, tmp_path):
      "cannot load base encoder"),
     (["evaluate", "--loso", "--model", "{model}", "--data", "{ant}", "--out", "{tmp}/r"], "--split source"),
     (["evaluate", "--model", "{model}", "--data", "{tmp}/none", "--out", "{tmp}/r"], "no such file or directory"),
+    (["evaluate", "--model", "{model}", "--data", "{ant}", "--out", "{tmp}/r", "--leave-out", "{tmp}/ids.txt"],
+     "give --as-topics LABEL_MAP too"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(cli_model, tmp_path, args, message):
     (tmp_path / "empty.txt").write_text("  \n")

@@ -148,6 +148,13 @@ def test_an_ids_split_is_scored_on_topics_without_its_annotated_articles(partial
     metrics = as_topics(model, str(DATA / "psd.jsonl"), "training/recipes/topics.yaml", "politics", tmp_path / "out")
     assert metrics["data"]["articles"] == len(sections_only)
 
+    # a named ids file is what is left out, whatever the split (the fixed annotated ids of the documented figures)
+    fixed = ids_splits["test"]["id"][:3]
+    (tmp_path / "fixed.txt").write_text("\n".join(fixed) + "\n")
+    metrics = as_topics(model, str(DATA / "psd.jsonl"), "training/recipes/topics.yaml", "politics", tmp_path / "fixed",
+                        leave_out=str(tmp_path / "fixed.txt"))
+    assert metrics["data"]["articles"] == len(ids_splits["test"]) - 3
+
 
 def test_evaluation_scores_the_fixed_ids_and_ignores_the_teacher(partial_model, half_annotated, tmp_path):
     """A student's evaluation: the fixed annotated test ids only, and a baseline that learns from annotations,

@@ -15,32 +15,28 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.protocols import TopicView, _model_splits
+from eval.protocols import TopicView, topic_parts, training_config
 from model import TopicClassifier
 from model.tfidf import TfidfBaseline, baseline_texts, fuse
-from training.corpus import read_corpus
 from training.fusion import fit
 from training.hygiene import LabelMapping
 from training.metrics import single_label_scores
-from training.partial_labels import read_ids
-from training.train import corpus_columns
 
 root = Path(__file__).parents[3]
 model_dir, out = sys.argv[1], Path(sys.argv[2])
 started = time.time()
-splits, config = _model_splits(model_dir, sys.argv[3] if len(sys.argv) > 3 else None)
-mapping = LabelMapping.from_yaml(root / "training" / "recipes" / "topics.yaml")
-corpus = mapping.apply(read_corpus(config.data, config.format, corpus_columns(config)))
-topic_of = dict(zip(corpus["id"], corpus["label"]))
 # the 200 fixed annotated ids are not part of the topics' random test part; a held-out outlet is scored whole
-fixed = set() if config.split == "source" else set(read_ids(root / "training" / "recipes" / "psd-test-ids.txt"))
-train, dev, test = (splits[name].filter(lambda r: r["id"] not in fixed and r["id"] in topic_of)
-                    for name in ("train", "dev", "test"))
-view = TopicView(TopicClassifier.from_pretrained(model_dir), mapping.targets, "politics")
+recipes = root / "training" / "recipes"
+held_out = training_config(Path(model_dir)).split == "source"
+parts, config = topic_parts(model_dir, sys.argv[3] if len(sys.argv) > 3 else None, recipes / "topics.yaml",
+                            None if held_out else recipes / "psd-test-ids.txt")
+train, dev, test = parts["train"], parts["dev"], parts["test"]
+view = TopicView(TopicClassifier.from_pretrained(model_dir), LabelMapping.from_yaml(recipes / "topics.yaml").targets,
+                 "politics")
 
 
 def gold(part):
-    return np.array([view.labels.index(topic_of[i]) for i in part["id"]])
+    return np.array([view.labels.index(label) for label in part["label"]])
 
 
 def log_probs(part):
@@ -48,7 +44,7 @@ def log_probs(part):
 
 
 model_dev, model_test = log_probs(dev), log_probs(test)
-tfidf = TfidfBaseline().fit(baseline_texts(train), [topic_of[i] for i in train["id"]])
+tfidf = TfidfBaseline().fit(baseline_texts(train), list(train["label"]))
 assert tfidf.labels == view.labels
 tfidf_dev, tfidf_test = tfidf.decision_function(baseline_texts(dev)), tfidf.decision_function(baseline_texts(test))
 blend = fit(model_dev, tfidf_dev, gold(dev), False, None)
