@@ -15,28 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.protocols import TopicView, topic_parts, training_config
-from model import TopicClassifier
 from model.tfidf import TfidfBaseline, baseline_texts, fuse
+from topic_split import documented_topic_split, topic_gold
 from training.fusion import fit
-from training.hygiene import LabelMapping
 from training.metrics import single_label_scores
 
-root = Path(__file__).parents[3]
 model_dir, out = sys.argv[1], Path(sys.argv[2])
 started = time.time()
-# the 200 fixed annotated ids are not part of the topics' random test part; a held-out outlet is scored whole
-recipes = root / "training" / "recipes"
-held_out = training_config(Path(model_dir)).split == "source"
-parts, config = topic_parts(model_dir, sys.argv[3] if len(sys.argv) > 3 else None, recipes / "topics.yaml",
-                            None if held_out else recipes / "psd-test-ids.txt")
+parts, config, view = documented_topic_split(model_dir, sys.argv[3] if len(sys.argv) > 3 else None)
 train, dev, test = parts["train"], parts["dev"], parts["test"]
-view = TopicView(TopicClassifier.from_pretrained(model_dir), LabelMapping.from_yaml(recipes / "topics.yaml").targets,
-                 "politics")
-
-
-def gold(part):
-    return np.array([view.labels.index(label) for label in part["label"]])
 
 
 def log_probs(part):
@@ -47,11 +34,11 @@ model_dev, model_test = log_probs(dev), log_probs(test)
 tfidf = TfidfBaseline().fit(baseline_texts(train), list(train["label"]))
 assert tfidf.labels == view.labels
 tfidf_dev, tfidf_test = tfidf.decision_function(baseline_texts(dev)), tfidf.decision_function(baseline_texts(test))
-blend = fit(model_dev, tfidf_dev, gold(dev), False, None)
+blend = fit(model_dev, tfidf_dev, topic_gold(view, dev), False, None)
 
 
 def macro(scores):
-    return round(single_label_scores(gold(test), scores.argmax(1))["macro_f1"], 4)
+    return round(single_label_scores(topic_gold(view, test), scores.argmax(1))["macro_f1"], 4)
 
 
 result = {"model": model_dir, "split": config.split, "test_sources": config.test_sources,

@@ -19,19 +19,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
-from eval.protocols import TopicView, topic_parts, training_config
-from model import TopicClassifier
-from training.hygiene import LabelMapping
+from topic_split import documented_topic_split, topic_gold
 from training.metrics import single_label_scores
 
-root = Path(__file__).parents[3]
 model_dir, out = sys.argv[1], Path(sys.argv[2])
 started = time.time()
-recipes = root / "training" / "recipes"
-held_out = training_config(Path(model_dir)).split == "source"
-parts, config = topic_parts(model_dir, None, recipes / "topics.yaml", None if held_out else recipes / "psd-test-ids.txt")
-classifier = TopicClassifier.from_pretrained(model_dir)
-view = TopicView(classifier, LabelMapping.from_yaml(recipes / "topics.yaml").targets, "politics")
+parts, config, view = documented_topic_split(model_dir)
+classifier = view.classifier
 topical = [label for label in view.labels if label != view.residual]
 thresholds = classifier.settings.threshold_vector(topical)
 politics = view.labels.index(view.residual)
@@ -43,7 +37,7 @@ def readings(part):
     ratio = probs / thresholds
     by_threshold = np.where(ratio.max(1) >= 1, np.array([view.labels.index(t) for t in topical])[ratio.argmax(1)],
                             politics)
-    gold = np.array([view.labels.index(label) for label in part["label"]])
+    gold = topic_gold(view, part)
     return {name: {"macro_f1": round(single_label_scores(gold, pred)["macro_f1"], 4),
                    "per_label_f1": dict(zip(view.labels, np.round(f1_score(gold, pred, labels=range(len(view.labels)),
                                                                              average=None, zero_division=0), 4).tolist()))}
