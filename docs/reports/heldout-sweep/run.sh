@@ -13,7 +13,7 @@ data=${1:?corpus folder, e.g. ../shared/datasets/ant-multisource-v2.1}
 shift
 only=" $* "
 common=(--config training/recipes/default.yaml --data "$data" --split source --test-sources CNN
-        --max-train-samples 4000 --max-eval-samples 4000 --epochs 3 --learning-rate 3e-4
+        --max-train-samples 4000 --epochs 3 --learning-rate 3e-4
         --feature-cache runs/sweep-cache --overwrite)
 run() {  # NAME ARGS...: train, then keep only the scores and the wall clock
     name=$1; shift
