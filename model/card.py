@@ -75,6 +75,9 @@ def teaching_lines(config, summary: dict) -> str:
     if getattr(config, "pseudo_labels_from", None):
         lines.append(f"Labels the data left unknown on training articles were filled with the decisions of the "
                      f"teacher model `{config.pseudo_labels_from}` (its thresholds), so they teach its reading.")
+    if getattr(config, "distill_from", None):
+        lines.append(f"Distilled from the teacher model `{config.distill_from}`: the training targets were "
+                     f"{1 - config.distill_weight:g} x the gold labels + {config.distill_weight:g} x its probabilities.")
     known = summary.get("known_counts", {}).get("dev")
     if known:
         counts = ", ".join(f"{label} {n}" for label, n in sorted(known.items()))

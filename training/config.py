@@ -52,6 +52,11 @@ class TrainConfig:
                 "several files comma-separated"})
     pseudo_labels_from: Optional[str] = field(default=None, metadata={
         "help": "teacher model directory: fills the unknown labels of training articles with its predictions"})
+    distill_from: Optional[str] = field(default=None, metadata={
+        "help": "teacher model directory with the same labels: training targets mix the gold labels with its "
+                "probabilities (knowledge distillation, training/distillation.py)"})
+    distill_weight: float = field(default=0.5, metadata={
+        "help": "share of the teacher's probabilities in the targets with --distill-from (1: the teacher alone)"})
     split: Literal["random", "source", "ids"] = field(default="random", metadata={
         "help": "how dev/test are carved from --data: stratified random, held-out outlets (--test-sources) or "
                 "fixed article ids (--test-ids)"})
@@ -139,6 +144,10 @@ class TrainConfig:
             raise UserError(f"--max-windows must be at least 1 (got {self.max_windows})")
         if self.time_budget <= 0:
             raise UserError(f"--time-budget must be a positive number of minutes (got {self.time_budget:g})")
+        if not 0 <= self.distill_weight <= 1:
+            raise UserError(f"--distill-weight must be between 0 and 1 (got {self.distill_weight:g})")
+        if self.distill_from and self.pseudo_labels_from:
+            raise UserError("--distill-from and --pseudo-labels-from both fill labels from a teacher: give one")
         if self.max_length is not None:
             check_window_overlap(self)
 

@@ -40,7 +40,7 @@ from model.hardware import bf16_available, default_device
 from .config import TrainConfig, parse_args
 from .corpus import TableColumns, read_corpus
 from .frozen_trunk import CachedFeatures, FrozenTrunk, cache_file_for, collate_features, trunk_features
-from . import fusion, partial_labels, recipe
+from . import distillation, fusion, partial_labels, recipe
 from .hygiene import (LabelMapping, check_labels, check_unique_ids, clean, format_leaks, format_report, ids_split,
                       random_split, remove_leaks, source_split, split_indices)
 from .bundle import bundle_recipe_files
@@ -282,6 +282,21 @@ def trunk_datasets(trunk: FrozenTrunk, encoded: Mapping, base_path: str, bf16: b
             for name, part in encoded.items()}
 
 
+def distill(config: TrainConfig, train_part: datasets.Dataset, encoded: dict, labels: list[str],
+            multi_label: bool) -> dict:
+    """Replace the training targets in `encoded` by the mix of gold labels and the teacher's probabilities
+    (training/distillation.py); returns what metrics.json records of it."""
+    started = time.perf_counter()
+    probs = distillation.teacher_probabilities(config.distill_from, train_part, labels, multi_label,
+                                               config.use_title)
+    agreed = distillation.agreement(probs, encoded["train"], multi_label)
+    encoded["train"] = distillation.soft_targets(encoded["train"], probs, config.distill_weight, len(labels))
+    log.info("distillation: teacher %s agrees with %.1f %% of the training labels (%.0f s)", config.distill_from,
+             100 * agreed, time.perf_counter() - started)
+    return {"teacher": str(config.distill_from), "weight": config.distill_weight,
+            "teacher_train_agreement": round(agreed, 4)}
+
+
 def class_weights(config: TrainConfig, train: datasets.Dataset, n_labels: int,
                   multi_label: bool) -> torch.Tensor | None:
     """Cross-entropy weights by inverse label frequency, with the class_weights option (single-label only)."""
@@ -309,16 +324,18 @@ def scorer(labels: list[str], multi_label: bool, partial: bool) -> Callable:
 
 
 class TopicTrainer(Trainer):
-    """The Trainer, with two losses of ours: cross-entropy weighted by inverse label frequency (the
-    class_weights option), and for partial labels a binary cross-entropy over the known entries only."""
+    """The Trainer, with losses of ours: cross-entropy weighted by inverse label frequency (the class_weights
+    option) or against probability targets (single-label distillation), and for partial labels a binary
+    cross-entropy over the known entries only."""
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, soft_targets: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+        self.soft_targets = soft_targets
 
     def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
         mask = inputs.pop("label_mask", None)
-        if mask is None and self.class_weights is None:
+        if mask is None and self.class_weights is None and not self.soft_targets:
             return super().compute_loss(model, inputs, return_outputs, **kwargs)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
@@ -327,7 +344,8 @@ class TopicTrainer(Trainer):
             losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float(), reduction="none")
             loss = (losses * mask).sum() / mask.sum().clamp(min=1)
         else:
-            loss = torch.nn.functional.cross_entropy(logits, labels, weight=self.class_weights.to(logits.device))
+            weight = self.class_weights.to(logits.device) if self.class_weights is not None else None
+            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)  # class ids or probabilities
         return (loss, outputs) if return_outputs else loss
 
 
@@ -449,6 +467,8 @@ def train(config: TrainConfig) -> Path:
     config, chosen = resolve_recipe(config, splits, tokenizer, model, prefix, use_bf16)
     settings = topic_settings(config, prefix, multi_label, summary)
     encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
+    weights = class_weights(config, encoded["train"], len(labels), multi_label)
+    distilled = distill(config, splits["train"], encoded, labels, multi_label) if config.distill_from else None
     inputs = trainer_inputs(model, tokenizer, encoded, config.freeze_layers, base_path, use_bf16,
                             config.feature_cache, processes)
     per_epoch = config.eval_every is None
@@ -471,7 +491,7 @@ def train(config: TrainConfig) -> Path:
     trainer = TopicTrainer(model=inputs.model, args=args, train_dataset=inputs.data["train"],
                            eval_dataset=inputs.data["dev"], data_collator=inputs.collator,
                            compute_metrics=scorer(labels, multi_label, partial), callbacks=callbacks,
-                           class_weights=class_weights(config, encoded["train"], len(labels), multi_label))
+                           class_weights=weights, soft_targets=bool(distilled) and not multi_label)
     if trainer.pop_callback(ProgressCallback) is not None:  # present unless the bars are switched off
         trainer.add_callback(ReadableProgress())
     with interrupt.catching():
@@ -480,7 +500,7 @@ def train(config: TrainConfig) -> Path:
         raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step}; checkpoint saved in "
                                   f"{out / 'checkpoints'}; continue with the same command and --resume")
 
-    metrics = {"recipe": chosen}
+    metrics = {"recipe": chosen, **({"distillation": distilled} if distilled else {})}
     dev_out = trainer.predict(inputs.data["dev"], metric_key_prefix="dev")
     test_out = trainer.predict(inputs.data["test"], metric_key_prefix="test") if len(encoded["test"]) else None
     if multi_label:
