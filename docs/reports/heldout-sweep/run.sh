@@ -15,34 +15,35 @@ only=" $* "
 common=(--config training/recipes/default.yaml --data "$data" --split source --test-sources CNN
         --max-train-samples 4000 --epochs 3 --learning-rate 3e-4
         --feature-cache runs/sweep-cache --overwrite)
-run() {  # NAME ARGS...: train, then keep only the scores and the wall clock
-    name=$1; shift
-    [ "$only" = "  " ] || [[ "$only" == *" $name "* ]] || return 0
-    start=$(date +%s)
-    arabic-topics train "${common[@]}" --output-dir "runs/heldout-sweep/$name" "$@" \
-        > "runs/heldout-sweep/$name.log" 2>&1
-    python - "$name" "$(( $(date +%s) - start ))" "$*" <<'PY'
-import json, sys
-name, seconds, args = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-m = json.load(open(f"runs/heldout-sweep/{name}/metrics.json"))
-t, b = m["test"], m["baseline"]["test"]
-print(json.dumps({"run": name, "changed": args, "dev_macro_f1": round(m["dev"]["macro_f1"], 4),
-                  "cnn_macro_f1": round(t["macro_f1"], 4), "cnn_accuracy": round(t["accuracy"], 4),
-                  "tfidf_cnn_macro_f1": round(b["macro_f1"], 4), "tfidf_cnn_accuracy": round(b["accuracy"], 4),
-                  "seconds": seconds}))
-PY
-    rm -rf "runs/heldout-sweep/$name"
+runs=runs/heldout-sweep test_key=cnn
+source "$(dirname "$0")/../sweep.sh"
+distilled() {  # NAME SEED WEIGHT: the fast recipe's shape (l4-f1) taught by the probabilities of the 12-layer
+    # shape, trained as l12-f10 at that seed on the same articles (CNN never seen) and kept for other students
+    local name=$1 seed=$2 weight=$3 teacher=$runs/teacher-l12-f10-seed$2
+    sweep_wanted "$name" || return 0
+    [ -f "$teacher/config.json" ] || arabic-topics train "${common[@]}" --freeze-layers 10 --seed "$seed" \
+        --output-dir "$teacher" > "$teacher.log" 2>&1
+    sweep_run "$name" --num-layers 4 --freeze-layers 1 --seed "$seed" --distill-from "$teacher" \
+        --distill-weight "$weight"
 }
-mkdir -p runs/heldout-sweep
 {
-run l4-f1 --num-layers 4 --freeze-layers 1
-run l4-f2 --num-layers 4 --freeze-layers 2
-run l4-f3 --num-layers 4 --freeze-layers 3
-run l12-f10 --freeze-layers 10
-run l6-f3 --num-layers 6 --freeze-layers 3
-run l4-f1-lr1e-4 --num-layers 4 --freeze-layers 1 --learning-rate 1e-4
+sweep_run l4-f1 --num-layers 4 --freeze-layers 1
+sweep_run l4-f2 --num-layers 4 --freeze-layers 2
+sweep_run l4-f3 --num-layers 4 --freeze-layers 3
+sweep_run l12-f10 --freeze-layers 10
+sweep_run l6-f3 --num-layers 6 --freeze-layers 3
+sweep_run l4-f1-lr1e-4 --num-layers 4 --freeze-layers 1 --learning-rate 1e-4
 # a second seed (another training subsample, dev split and initialisation) for the three depths
-run l4-f1-seed1 --num-layers 4 --freeze-layers 1 --seed 1
-run l6-f3-seed1 --num-layers 6 --freeze-layers 3 --seed 1
-run l12-f10-seed1 --freeze-layers 10 --seed 1
-} | if [ "$only" = "  " ]; then tee docs/reports/heldout-sweep/results.jsonl; else tee -a docs/reports/heldout-sweep/results.jsonl; fi
+sweep_run l4-f1-seed1 --num-layers 4 --freeze-layers 1 --seed 1
+sweep_run l6-f3-seed1 --num-layers 6 --freeze-layers 3 --seed 1
+sweep_run l12-f10-seed1 --freeze-layers 10 --seed 1
+# the trained depth of the 12-layer shape: every layer trained (lr 1e-4, the full fine-tune rate of psd-teacher.yaml)
+sweep_run l12-f0-lr1e-4 --freeze-layers 0 --learning-rate 1e-4
+# distillation (training/distillation.py); weight = the teacher's share of the targets
+distilled l4-f1-distill0.5 0 0.5
+distilled l4-f1-distill1 0 1
+distilled l4-f1-distill0.5-seed1 1 0.5
+# the same cost per window as l4-f1 (layers x tokens: 6 x 80 against 4 x 128), deeper and shorter; CNN read at 80
+sweep_run l6-f3-len80 --num-layers 6 --freeze-layers 3 --max-length 80
+sweep_run l6-f3-len80-seed1 --num-layers 6 --freeze-layers 3 --max-length 80 --seed 1
+} | sweep_results docs/reports/heldout-sweep/results.jsonl
