@@ -46,4 +46,6 @@ distilled l4-f1-distill0.5-seed1 1 0.5
 # the same cost per window as l4-f1 (layers x tokens: 6 x 80 against 4 x 128), deeper and shorter; CNN read at 80
 sweep_run l6-f3-len80 --num-layers 6 --freeze-layers 3 --max-length 80
 sweep_run l6-f3-len80-seed1 --num-layers 6 --freeze-layers 3 --max-length 80 --seed 1
+sweep_run l4-f1-seed2 --num-layers 4 --freeze-layers 1 --seed 2
+sweep_run l6-f3-len80-seed2 --num-layers 6 --freeze-layers 3 --max-length 80 --seed 2
 } | sweep_results docs/reports/heldout-sweep/results.jsonl
