@@ -48,4 +48,6 @@ sweep_run l6-f3-len80 --num-layers 6 --freeze-layers 3 --max-length 80
 sweep_run l6-f3-len80-seed1 --num-layers 6 --freeze-layers 3 --max-length 80 --seed 1
 sweep_run l4-f1-seed2 --num-layers 4 --freeze-layers 1 --seed 2
 sweep_run l6-f3-len80-seed2 --num-layers 6 --freeze-layers 3 --max-length 80 --seed 2
+# class weights by inverse label frequency (culture is the rarest topic), on the 12-layer shape
+sweep_run l12-f10-cw --freeze-layers 10 --class-weights true
 } | sweep_results docs/reports/heldout-sweep/results.jsonl
