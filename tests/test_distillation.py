@@ -72,7 +72,7 @@ def test_a_partial_multi_label_student_learns_from_a_multi_label_teacher(partial
     assert 0 <= metrics["dev"]["macro_f1"] <= 1  # scored on the gold (known) entries, not the teacher's
 
 
-def test_a_teacher_with_other_labels_is_refused_in_one_line(trained, partial_model, tiny_base, tmp_path):
+def test_bad_distillation_settings_are_refused_in_one_line(trained, partial_model, tiny_base, tmp_path):
     with pytest.raises(UserError, match="multi-label teacher cannot teach a single-label model"):
         train(tiny_config(tiny_base, tmp_path / "a", distill_from=str(partial_model)))
     with pytest.raises(UserError, match="--distill-weight must be between 0 and 1"):

@@ -1,14 +1,14 @@
 """Knowledge distillation: train on a mix of the gold labels and a teacher model's probabilities.
 
-    arabic-topics train --config training/recipes/fast.yaml --distill-from model/default/teacher
+    arabic-topics train --data CORPUS --num-layers 4 --distill-from runs/big-model --output-dir runs/small
 
-A small student trained on hard section labels copies the outlets' filing habits; the probabilities of a
-larger teacher also say how close an article is to every other label, which is what a student of a few layers
-keeps best across outlets (docs/default-model.md#held-out-outlets). The targets of each training article become
-(1 - weight) x its gold labels + weight x the teacher's probabilities: a distribution over the labels for a
-single-label model (cross-entropy with probability targets), a probability per label for a multi-label one
-(binary cross-entropy). With partial labels, the entries the data leaves unknown take the teacher's
-probabilities alone and are no longer masked.
+The probabilities of a larger teacher say how close an article is to every other label, which hard labels do
+not. The targets of each training article become (1 - weight) x its gold labels + weight x the teacher's
+probabilities: a distribution over the labels for a single-label model (cross-entropy with probability
+targets), a probability per label for a multi-label one (binary cross-entropy). With partial labels, the
+entries the data leaves unknown take the teacher's probabilities alone and are no longer masked. Measured on
+ANT (docs/default-model.md#held-out-outlets): a 4-layer student of the 12-layer shape gains about a dev point
+in-domain, and nothing on an outlet neither trained on.
 """
 from __future__ import annotations
 

@@ -6,6 +6,8 @@
 # `sweep_wanted NAME` says whether a run was asked for; `sweep_run NAME ARGS...` trains one run, prints its row
 # (dev and test macro-F1, test accuracy, the TF-IDF baseline's test figures, wall clock) and removes the model;
 # `sweep_results FILE` after a sweep's runs writes the rows to FILE (a full sweep) or appends them (named runs).
+mkdir -p "$runs"  # the runs' folders and logs, and whatever else a sweep keeps there (a teacher)
+
 sweep_wanted() {  # NAME: whether the command line asks for this run
     [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]
 }
@@ -15,7 +17,6 @@ sweep_run() {
     sweep_wanted "$name" || return 0
     local start
     start=$(date +%s)
-    mkdir -p "$runs"
     arabic-topics train "${common[@]}" --output-dir "$runs/$name" "$@" > "$runs/$name.log" 2>&1
     python - "$runs/$name/metrics.json" "$name" "$(( $(date +%s) - start ))" "$test_key" "$*" <<'PY'
 import json, sys
