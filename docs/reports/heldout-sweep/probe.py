@@ -1,6 +1,6 @@
 """A linear probe on frozen e5-small across outlets: the held-out sweep's split (5 topics, CNN held out, the
 4,000-article subsample of the other outlets at SEED), every article read once by the whole 12-layer encoder
-(the "passage: " prefix, title then text, first 128 tokens), its layer-8, -10 and -12 states pooled two ways
+(the string the classifier reads, `prepare_text`: e5's prefix, the normalised title and body; first 128 tokens), its layer-8, -10 and -12 states pooled two ways
 (the first token, which the sequence-classification head reads, or the mean over tokens, which e5 was trained
 with), and a logistic regression on the standardised features for each C. C is chosen on dev; CNN is printed
 for every C so the choice can be checked, never made, on it. Features are cached in CACHE (one .npz per split).
@@ -18,7 +18,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from transformers import AutoModel, PreTrainedTokenizerFast
 
-from model.offline_e5 import ensure_built
+from model.bases import resolve_base
+from model.classifier import TopicSettings, prepare_text
+from model.normalize import NormalizerConfig
 from training.config import parse_args
 from training.train import load_splits
 
@@ -26,24 +28,25 @@ LAYERS = (8, 10, 12)
 CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0)
 data, seed, cache = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 cache.mkdir(parents=True, exist_ok=True)
-torch.set_num_threads(1)  # run beside a training job without starving it
 config = parse_args(["--config", "training/recipes/default.yaml", "--data", data, "--split", "source",
                      "--test-sources", "CNN", "--max-train-samples", "4000", "--seed", str(seed),
                      "--output-dir", str(cache / "unused")])
 splits, _ = load_splits(config)
-path = ensure_built()
+path, prefix = resolve_base(config.base)
+reading = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix)  # as training reads (train.py)
 tokenizer = PreTrainedTokenizerFast.from_pretrained(path)
 encoder = AutoModel.from_pretrained(path).eval()
 
 
 def features(split: str) -> dict:
-    """{"cls8": array, "mean8": array, ...}: one 384-wide row per article of the split."""
+    """{"cls8": array, "mean8": array, ...}: one row per article of the split."""
     file = cache / f"{split}-seed{seed}.npz"
     if file.exists():
         return dict(np.load(file))
     ds = splits[split]
-    texts = ["passage: " + (t + "\n" if t else "") + x for t, x in zip(ds["title"], ds["text"])]
-    out = {f"{k}{layer}": np.zeros((len(texts), 384), np.float32) for k in ("cls", "mean") for layer in LAYERS}
+    texts = [prepare_text(text, title, reading) for text, title in zip(ds["text"], ds["title"])]
+    width = encoder.config.hidden_size
+    out = {f"{k}{layer}": np.zeros((len(texts), width), np.float32) for k in ("cls", "mean") for layer in LAYERS}
     order = np.argsort([len(t) for t in texts])
     for start in range(0, len(texts), 32):
         idx = order[start:start + 32]
