@@ -105,18 +105,13 @@ def explain_errors(model, dataset, errors: list[dict], top: list[dict], batch_si
 
 def score_single_label(gold: list[str], predicted: list[str], confidence: np.ndarray | None, labels: list[str],
                        dataset) -> tuple[dict, list[dict]]:
-    def scores_of(g, p):
-        # Macro-F1 averages the gold labels: a file using some of the model's labels is scored on those, and an
-        # answer outside them still costs its article's gold label its recall.
-        return single_label_scores(g, p, sorted(set(g)))
-
-    scores = scores_of(gold, predicted)
+    scores = single_label_scores(gold, predicted)
     present = [lab for lab in labels if lab in set(gold) | set(predicted)]
     report = classification_report(gold, predicted, labels=present, output_dict=True, zero_division=0)
     counts = confusion_matrix(gold, predicted, labels=present)
     correct = np.array([g == p for g, p in zip(gold, predicted)])
     per_source = {source: {"articles": len(idx),
-                           **scores_of([gold[i] for i in idx], [predicted[i] for i in idx])}
+                           **single_label_scores([gold[i] for i in idx], [predicted[i] for i in idx])}
                   for source, idx in _source_groups(dataset).items()}
     errors = [{"id": dataset[i]["id"], "source": dataset[i]["source"], "gold": gold[i], "predicted": predicted[i],
                "confidence": "" if confidence is None else round(float(confidence[i]), 4),

@@ -359,14 +359,12 @@ def leave_one_source_out(data: str, out_dir: str | Path, label_map: str | None =
 def _reading_scorer(classifier: TopicClassifier, dataset):
     """logits of `dataset`'s articles -> macro-F1: argmax for a single-label model; for a multi-label one, its
     thresholds, each label scored on the articles that decide it (partial labels)."""
-    from sklearn.metrics import f1_score
-
-    from training.metrics import masked_multi_label_scores
+    from training.metrics import masked_multi_label_scores, single_label_scores
 
     labels = classifier.labels
     if not classifier.settings.multi_label:
         gold = list(dataset["label"])
-        return lambda logits: float(f1_score(gold, [labels[j] for j in logits.argmax(1)], average="macro"))
+        return lambda logits: single_label_scores(gold, [labels[j] for j in logits.argmax(1)])["macro_f1"]
     known = dataset["known"] if "known" in dataset.column_names else [labels] * len(dataset)
     gold, known = (np.array(m, dtype=int) for m in label_matrices(dataset["label"], known, labels))
     thresholds = classifier.settings.threshold_vector(labels)
