@@ -1,0 +1,50 @@
+"""The shipped models on a corpus none of them was trained on: ANT JawharaFM (one Tunisian outlet, 2014-2017,
+median 90 words against ANT multi-source's 207), its topical sections mapped onto the 5 topics by
+training/recipes/jawhara-topics.yaml (politic and internationalNews -> politics; localNews, society and diverse
+dropped), every remaining article with a body scored, duplicates kept. Each model is read as every documented topic figure
+reads it (TopicView, residual politics), beside TF-IDF char 2-5-grams + LinearSVC trained on that model's own
+training articles with the topical labels. Nothing here is tuned: the models and their readings are the shipped
+ones.
+
+    python docs/reports/cross-corpus/jawhara.py ANT_CORPUS JAWHARA_CORPUS OUT.json MODEL [MODEL ...]
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "fast"))
+
+from sklearn.metrics import f1_score  # noqa: E402
+
+from model.tfidf import TfidfBaseline, baseline_texts  # noqa: E402
+from topic_split import RECIPES, documented_topic_split, topic_gold  # noqa: E402
+from training.corpus import read_corpus  # noqa: E402
+from training.hygiene import LabelMapping  # noqa: E402
+from training.metrics import single_label_scores  # noqa: E402
+
+ant, jawhara, out, *models = sys.argv[1:]
+mapped = LabelMapping.from_yaml(RECIPES / "jawhara-topics.yaml").apply(read_corpus(jawhara))
+test = mapped.filter(lambda r: r["text"].strip() != "")  # a few files have a title and no body
+result = {"test": jawhara, "articles": len(test), "without_body_left_out": len(mapped) - len(test),
+          "per_label_articles": {lab: list(test["label"]).count(lab) for lab in sorted(set(test["label"]))},
+          "models": {}}
+for model_dir in models:
+    started = time.time()
+    parts, config, view = documented_topic_split(model_dir, ant)
+    gold = topic_gold(view, test)
+    answers = {"model": view.predict_proba(list(test["text"]), list(test["title"])).argmax(1)}
+    model_seconds = time.time() - started
+    tfidf = TfidfBaseline().fit(baseline_texts(parts["train"]), list(parts["train"]["label"]))
+    assert tfidf.labels == view.labels
+    answers["tfidf"] = tfidf.decision_function(baseline_texts(test)).argmax(1)
+    row = {"training_articles": len(parts["train"]), "model_seconds": round(model_seconds)}
+    for name, predicted in answers.items():
+        scores = single_label_scores(gold, predicted)
+        per_label = f1_score(gold, predicted, labels=range(len(view.labels)), average=None, zero_division=0)
+        row[name] = {"macro_f1": round(scores["macro_f1"], 4), "accuracy": round(scores["accuracy"], 4),
+                     "f1": {lab: round(float(f), 3) for lab, f in zip(view.labels, per_label)}}
+    row["difference_points"] = round(100 * (row["model"]["macro_f1"] - row["tfidf"]["macro_f1"]), 2)
+    result["models"][model_dir] = row
+    print(json.dumps({model_dir: row}), flush=True)
+Path(out).write_text(json.dumps(result, indent=1) + "\n")
