@@ -18,13 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "fast"))
 
-from sklearn.metrics import f1_score  # noqa: E402
-
+from eval.evaluate import score  # noqa: E402
 from model.tfidf import TfidfBaseline, baseline_texts  # noqa: E402
-from topic_split import RECIPES, documented_topic_split, topic_gold  # noqa: E402
+from topic_split import RECIPES, documented_topic_split  # noqa: E402
 from training.corpus import read_corpus  # noqa: E402
 from training.hygiene import LabelMapping  # noqa: E402
-from training.metrics import single_label_scores  # noqa: E402
 
 titles_only = "--titles" in sys.argv
 ant, jawhara, out, *models = [a for a in sys.argv[1:] if a != "--titles"]
@@ -41,18 +39,15 @@ result = {"test": jawhara, "reading": "titles only" if titles_only else "title a
 for model_dir in models:
     started = time.time()
     parts, config, view = documented_topic_split(model_dir, ant)
-    gold = topic_gold(view, test)
-    answers = {"model": view.predict_proba(list(test["text"]), list(test["title"])).argmax(1)}
+    scored = {"model": score(view, test)[0]}
     model_seconds = time.time() - started
     tfidf = TfidfBaseline().fit(baseline_texts(parts["train"]), list(parts["train"]["label"]))
     assert tfidf.labels == view.labels
-    answers["tfidf"] = tfidf.decision_function(baseline_texts(test)).argmax(1)
+    scored["tfidf"] = score(tfidf, test)[0]
     row = {"training_articles": len(parts["train"]), "model_seconds": round(model_seconds)}
-    for name, predicted in answers.items():
-        scores = single_label_scores(gold, predicted)
-        per_label = f1_score(gold, predicted, labels=range(len(view.labels)), average=None, zero_division=0)
-        row[name] = {"macro_f1": round(scores["macro_f1"], 4), "accuracy": round(scores["accuracy"], 4),
-                     "f1": {lab: round(float(f), 3) for lab, f in zip(view.labels, per_label)}}
+    for name, metrics in scored.items():  # evaluate's scores, as every report of `arabic-topics evaluate`
+        row[name] = {"macro_f1": round(metrics["macro_f1"], 4), "accuracy": round(metrics["accuracy"], 4),
+                     "f1": {lab: round(per["f1"], 3) for lab, per in metrics["per_label"].items()}}
     row["difference_points"] = round(100 * (row["model"]["macro_f1"] - row["tfidf"]["macro_f1"]), 2)
     result["models"][model_dir] = row
     print(json.dumps({model_dir: row}), flush=True)
