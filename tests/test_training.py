@@ -118,19 +118,6 @@ def test_class_weights_follow_inverse_frequency(tmp_path):
     assert class_weights(config, {"labels": [[1.0, 0.0]]}, 2, multi_label=True) is None
 
 
-def test_balanced_sources_draw_each_outlet_equally_often():
-    from training.train import TopicTrainer, source_weights
-
-    sources = ["big"] * 90 + ["small"] * 10
-    weights = source_weights(TrainConfig(data="x", balance_sources=True), {"source": sources})
-    assert source_weights(TrainConfig(data="x"), {"source": sources}) is None
-    trainer = TopicTrainer.__new__(TopicTrainer)  # the sampler needs only the weights and the seed
-    trainer.sample_weights, trainer.args = weights, type("Args", (), {"seed": 0})()
-    sampler = trainer._get_train_sampler()
-    draws = [sources[i] for _ in range(20) for i in sampler]  # 20 epochs of 100 draws
-    assert len(draws) == 2000 and 0.45 < draws.count("small") / len(draws) < 0.55
-
-
 def test_settings_are_checked_however_the_config_is_built():
     with pytest.raises(UserError, match="needs --test-sources"):
         TrainConfig(data="x", split="source")

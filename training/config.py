@@ -108,9 +108,6 @@ class TrainConfig:
     class_weights: Optional[bool] = field(default=None, metadata={
         "help": "weight the loss by inverse label frequency (default: on when the largest label has 3x the "
                 "articles of the smallest)"})
-    balance_sources: bool = field(default=False, metadata={
-        "help": "draw training articles so that each outlet is seen equally often (sampling weight: 1 / its "
-                "outlet's share), for a corpus one outlet dominates"})
     fusion: Optional[bool] = field(default=None, metadata={
         "help": "blend the TF-IDF baseline trained beside the model into it (default: when that gains at least 1 "
                 "dev macro-F1 point; true: always, weight fitted on dev; false: never)"})

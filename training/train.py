@@ -306,15 +306,6 @@ def class_weights(config: TrainConfig, train: datasets.Dataset, n_labels: int,
     return torch.tensor(counts.sum() / (n_labels * np.maximum(counts, 1)))
 
 
-def source_weights(config: TrainConfig, train: datasets.Dataset) -> np.ndarray | None:
-    """Sampling weights that give each outlet of the training articles the same share of the draws (the
-    balance_sources option): 1 / the number of its outlet's articles."""
-    if not config.balance_sources:
-        return None
-    counts = Counter(train["source"])
-    return np.array([1.0 / counts[source] for source in train["source"]])
-
-
 def scorer(labels: list[str], multi_label: bool, partial: bool) -> Callable:
     """The Trainer's compute_metrics: logits above 0 are the predicted labels of a multi-label model."""
 
@@ -337,20 +328,10 @@ class TopicTrainer(Trainer):
     option) or against probability targets (single-label distillation), and for partial labels a binary
     cross-entropy over the known entries only."""
 
-    def __init__(self, *args, class_weights: torch.Tensor | None = None, soft_targets: bool = False,
-                 sample_weights: np.ndarray | None = None, **kwargs):
+    def __init__(self, *args, class_weights: torch.Tensor | None = None, soft_targets: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
         self.soft_targets = soft_targets
-        self.sample_weights = sample_weights
-
-    def _get_train_sampler(self, train_dataset=None):
-        if self.sample_weights is None:
-            return super()._get_train_sampler(train_dataset)
-        # an epoch is as many draws as there are articles, with replacement, seeded like the data order
-        generator = torch.Generator().manual_seed(self.args.seed)
-        return torch.utils.data.WeightedRandomSampler(self.sample_weights.tolist(), len(self.sample_weights),
-                                                      replacement=True, generator=generator)
 
     def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
         mask = inputs.pop("label_mask", None)
@@ -510,8 +491,7 @@ def train(config: TrainConfig) -> Path:
     trainer = TopicTrainer(model=inputs.model, args=args, train_dataset=inputs.data["train"],
                            eval_dataset=inputs.data["dev"], data_collator=inputs.collator,
                            compute_metrics=scorer(labels, multi_label, partial), callbacks=callbacks,
-                           class_weights=weights, soft_targets=bool(distilled) and not multi_label,
-                           sample_weights=source_weights(config, splits["train"]))
+                           class_weights=weights, soft_targets=bool(distilled) and not multi_label)
     if trainer.pop_callback(ProgressCallback) is not None:  # present unless the bars are switched off
         trainer.add_callback(ReadableProgress())
     with interrupt.catching():
