@@ -71,26 +71,25 @@ def explain(classifier: TopicClassifier, text: str, title: str | None = None, la
     unknown = sorted(set(labels or ()) - set(classifier.labels))
     if unknown:
         raise UserError(f"unknown label(s) {', '.join(unknown)} (the model's: {', '.join(classifier.labels)})")
-    result = classifier.predict(text, titles=title)[0]
     readable = min(len(text), classifier.read_limit())
     spans = split_sentences(text[:readable])
     scored = spans[:max_sentences]
+    # the article and each variant without one sentence, in one batched pass; logits, not predict: an article
+    # of one sentence without it is blank, which predict refuses
+    variants = [text] + [text[:start] + " " + text[end:] for start, end in scored]
+    logits, truncated = classifier._logits(variants, [title] * len(variants), batch_size)
+    probs = probabilities(logits, classifier.settings.multi_label)
+    result = classifier._entry(probs[0], text, truncated[0], 1)  # what predict returns for the article
     asked = labels or result["labels"] or [max(result["scores"], key=result["scores"].get)]
     explanations: dict[str, list[dict]] = {label: [] for label in asked}
-    beyond = any(w.startswith("long text") for w in result["warnings"])
-    if scored:
-        # the article and each variant without one sentence, in one batched pass
-        variants = [text] + [text[:start] + " " + text[end:] for start, end in scored]
-        columns = [classifier.labels.index(label) for label in asked]
-        # logits, not predict_proba: an article of one sentence without it is blank, which predict refuses
-        logits = classifier.logits(variants, [title] * len(variants), batch_size)
-        probs = probabilities(logits, classifier.settings.multi_label)[:, columns]
-        effects = probs[:1] - probs[1:]
-        for j, label in enumerate(asked):
-            for i in np.argsort(-effects[:, j], kind="stable")[:top_n]:
-                start, end = scored[i]
-                explanations[label].append({"sentence": text[start:end], "start": start, "end": end,
-                                            "effect": round(float(effects[i, j]), 6)})
+    columns = [classifier.labels.index(label) for label in asked]
+    effects = probs[:1, columns] - probs[1:, columns]
+    for j, label in enumerate(asked):
+        for i in np.argsort(-effects[:, j], kind="stable")[:top_n]:
+            start, end = scored[i]
+            explanations[label].append({"sentence": text[start:end], "start": start, "end": end,
+                                        "effect": round(float(effects[i, j]), 6)})
+    beyond = truncated[0]
     return {**result, "explanations": explanations, "sentences_scored": len(scored),
             "sentences_read": len(spans), "text_beyond_read": beyond,
             "note": _note(len(scored), len(spans), beyond, max_sentences)}

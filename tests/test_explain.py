@@ -56,6 +56,10 @@ def test_an_effect_is_the_probability_with_the_sentence_minus_without(classifier
         assert item["sentence"] == article[item["start"]: item["end"]]
     effects = [item["effect"] for item in items]
     assert effects == sorted(effects, reverse=True)
+    # the article's own prediction, read in the same pass as its variants, is predict's
+    alone = classifier.predict(article)[0]
+    assert result["labels"] == alone["labels"] and result["warnings"] == alone["warnings"]
+    assert result["scores"] == pytest.approx(alone["scores"], abs=1e-5)
 
 
 def test_by_default_each_returned_label_gets_top_n_sentences(classifier, article):
