@@ -139,9 +139,8 @@ def read_limit(tokens: Tokens, s: TopicSettings) -> int:
 
 
 def aggregate_windows(scores: np.ndarray, owner: np.ndarray, n_texts: int, how: str) -> np.ndarray:
-    """One row per text from its windows' rows: their mean, or their element-wise max."""
-    if how not in ("mean", "max"):
-        raise UserError(f"unknown window aggregation {how!r} (mean or max)")
+    """One row per text from its windows' rows: their mean, or their element-wise max (`how`, checked with
+    the settings that name it)."""
     out = np.full((n_texts, scores.shape[1]), -np.inf if how == "max" else 0.0, dtype=np.float32)
     if how == "max":
         np.maximum.at(out, owner, scores)
