@@ -12,7 +12,7 @@ import yaml
 from model import UserError
 from training.config import TrainConfig, parse_args
 from training.corpus import read_corpus
-from training.recipe import length_for, training_rows
+from training.recipe import length_for
 from training.train import load_splits, train
 
 from .conftest import DATA, tiny_config
@@ -65,13 +65,6 @@ def test_dev_file_alone_carves_no_test_split(tiny_base, official_files, tmp_path
     assert len(splits["test"]) == 0 and len(splits["dev"]) == official_files[4]
     with pytest.raises(UserError, match="--test-data is the test split"):
         parse_args(["--data", "x", "--test-data", "y", "--split", "source", "--test-sources", "BBC"])
-
-
-def test_the_estimate_counts_the_training_windows():
-    # 128 tokens hold 126 of an article and each later window 94 new ones (32 overlap): 1, 2 and 10 windows
-    lengths = np.array([50, 200, 1000])
-    assert training_rows(lengths, TrainConfig(data="x", max_length=128)) == 3
-    assert training_rows(lengths, TrainConfig(data="x", max_length=128, train_windows=3)) == 1 + 2 + 3
 
 
 def test_recipe_is_chosen_printed_and_saved(tiny_base, official_files, tmp_path, caplog):

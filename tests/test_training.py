@@ -118,52 +118,11 @@ def test_class_weights_follow_inverse_frequency(tmp_path):
     assert class_weights(config, {"labels": [[1.0, 0.0]]}, 2, multi_label=True) is None
 
 
-def test_training_windows_are_the_windows_predict_reads(trained):
-    import dataclasses
-
-    from datasets import Dataset, DatasetDict
-
-    from training.train import encode_splits
-
-    classifier = TopicClassifier.from_pretrained(trained, backend="fp32")
-    corpus = read_corpus(DATA / "ant").select(range(8))
-    splits = DatasetDict(train=corpus, dev=Dataset.from_dict(corpus[:3]))
-    labels = sorted(set(corpus["label"]))
-    head = encode_splits(splits, classifier.tokenizer, classifier.settings, labels, use_title=True)
-    three = encode_splits(splits, classifier.tokenizer, classifier.settings, labels, use_title=True, train_windows=3)
-    reader = TopicClassifier(classifier.model, classifier.tokenizer,
-                             dataclasses.replace(classifier.settings, max_windows=3), backend="fp32")
-    windows = [reader.windows(t, ti) for t, ti in zip(corpus["text"], corpus["title"])]
-    assert three["train"]["input_ids"] == [w for ws in windows for w in ws]
-    assert max(map(len, windows)) == 3  # the sample's articles are longer than one window
-    assert three["train"]["labels"] == [labels.index(lab) for lab, ws in zip(corpus["label"], windows) for _ in ws]
-    # each article's first window is its head as trained with one window; dev and test are read by the head
-    firsts = np.cumsum([0] + [len(ws) for ws in windows])[:-1]
-    assert [three["train"]["input_ids"][i] for i in firsts] == head["train"]["input_ids"]
-    assert three["dev"]["input_ids"] == head["dev"]["input_ids"]
-
-
-def test_partial_labels_train_on_every_window(partial_model, half_annotated, tiny_base, tmp_path):
-    path, _ = half_annotated
-    out = train(tiny_config(tiny_base, tmp_path / "windows", data=str(DATA / "psd.jsonl"), text_column="text",
-                            title_column="title", label_column="section", id_column="id",
-                            label_map="training/recipes/psd-topics.yaml", annotations=str(path), freeze_layers=1,
-                            dev_size=0.25, test_size=0.25, train_windows=2))
-    steps = json.loads((out / "metrics.json").read_text())["training"]["steps"]
-    head_steps = json.loads((partial_model / "metrics.json").read_text())["training"]["steps"]
-    assert steps > head_steps  # the same articles, more rows: their second windows
-    assert TopicClassifier.from_pretrained(out).settings.max_windows == 1  # how predict reads is its own setting
-
-
 def test_settings_are_checked_however_the_config_is_built():
     with pytest.raises(UserError, match="needs --test-sources"):
         TrainConfig(data="x", split="source")
     with pytest.raises(UserError, match="unknown backend"):
         TrainConfig(data="x", backend="fp16")
-    with pytest.raises(UserError, match="--train-windows must be at least 1"):
-        TrainConfig(data="x", train_windows=0)
-    with pytest.raises(UserError, match="cannot be combined with --train-windows"):
-        TrainConfig(data="x", train_windows=2, distill_from="teacher")
     with pytest.raises(UserError, match="unknown window aggregation"):
         TopicSettings(aggregate="median")
     with pytest.raises(UserError, match="max_windows"):

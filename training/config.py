@@ -92,9 +92,6 @@ class TrainConfig:
     window_overlap: int = field(default=32, metadata={"help": "tokens shared by consecutive windows"})
     aggregate: Literal["mean", "max"] = field(default="mean", metadata={"help": "how window logits combine"})
     title_in_every_window: bool = field(default=True, metadata={"help": "repeat the title in every window"})
-    train_windows: int = field(default=1, metadata={
-        "help": "windows of each training article trained on, cut as predict cuts them (the head, then the "
-                "body), each a training example with the article's labels (1 = the head only)"})
     backend: Optional[str] = field(default=None, metadata={
         "help": "backend predict runs the saved model with on a CPU when none is asked for: fp32, bf16, onnx or "
                 "onnx-int8 (default: the machine's, bf16 with AMX, else fp32); measure with arabic-topics benchmark"})
@@ -145,10 +142,6 @@ class TrainConfig:
             raise UserError(f"--num-layers must be at least 1 (got {self.num_layers})")
         if self.max_windows < 1:
             raise UserError(f"--max-windows must be at least 1 (got {self.max_windows})")
-        if self.train_windows < 1:
-            raise UserError(f"--train-windows must be at least 1 (got {self.train_windows})")
-        if self.train_windows > 1 and self.distill_from:
-            raise UserError("--distill-from gives one target per article: it cannot be combined with --train-windows")
         if self.time_budget <= 0:
             raise UserError(f"--time-budget must be a positive number of minutes (got {self.time_budget:g})")
         if not 0 <= self.distill_weight <= 1:

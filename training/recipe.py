@@ -67,15 +67,6 @@ def length_for(lengths: np.ndarray, model_max: int) -> int:
     return int(min(max(rounded, MIN_LENGTH), MAX_LENGTH, model_max))
 
 
-def training_rows(lengths: np.ndarray, config: TrainConfig) -> int:
-    """Training examples the articles give with `train_windows`: each its head, then one window per
-    max_length - window_overlap tokens of the rest, at most train_windows (the title repeated in each is not
-    counted: an estimate)."""
-    room = config.max_length - 2
-    more = np.ceil(np.maximum(lengths - room, 0) / (room - config.window_overlap))
-    return int(np.minimum(1 + more, config.train_windows).sum())
-
-
 def time_layer(layer, batch: int, length: int, hidden: int, bf16: bool) -> tuple[float, float]:
     """(forward without gradient, forward + backward) seconds of one encoder layer on a batch of this shape."""
     x = torch.randn(batch, length, hidden)
@@ -156,14 +147,13 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
     # Preference order: train the upper third of the layers, else the upper sixth; the most epochs that fit.
     depths = [config.freeze_layers] if config.freeze_layers is not None else \
         sorted({max(n_layers - max(1, round(n_layers / k)), 0) for k in (3, 6)})
-    n_rows = training_rows(lengths, config)
-    steps_per_epoch = math.ceil(n_rows / config.batch_size)
+    steps_per_epoch = math.ceil(len(train_texts) / config.batch_size)
     wanted_epochs = config.epochs if config.epochs is not None else \
         float(min(max(math.ceil(TARGET_STEPS / steps_per_epoch), MIN_EPOCHS), MAX_EPOCHS))
     plan = None
     for frozen in depths:
         trial = dataclasses.replace(config, freeze_layers=frozen, epochs=wanted_epochs)
-        plan = estimate(trial, n_layers, per_layer, n_rows, n_all + n_rows - len(train_texts), n_dev, mean_fraction)
+        plan = estimate(trial, n_layers, per_layer, len(train_texts), n_all, n_dev, mean_fraction)
         if plan.total_seconds <= budget:
             break
     if config.epochs is None and plan.total_seconds > budget:

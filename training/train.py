@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -34,8 +33,7 @@ from .metrics import (masked_multi_label_scores, multi_label_scores, single_labe
                           tune_thresholds)
 from model import NormalizerConfig, TopicClassifier, TopicSettings, UserError, prepare_text
 from model.bases import resolve_base
-from model.classifier import probabilities, read_windows
-from model.tokens import Tokens
+from model.classifier import probabilities
 from model.quiet import head_restored_after
 from model.hardware import bf16_available, default_device
 
@@ -154,40 +152,25 @@ def topic_settings(config: TrainConfig, prefix: str, multi_label: bool, summary:
 
 
 def encode_splits(splits: DatasetDict, tokenizer, settings: TopicSettings, labels: list[str],
-                  use_title: bool, train_windows: int = 1) -> DatasetDict:
+                  use_title: bool) -> DatasetDict:
     """Token ids and training targets of every split: a label index (single-label), a 0/1 row over `labels`
-    (multi-label), and with partial labels also the row of which entries are known. With `train_windows` > 1
-    each training article gives up to that many rows, its windows as predict cuts them, with its targets."""
+    (multi-label), and with partial labels also the row of which entries are known."""
     partial = "known" in splits["train"].column_names
     label_ids = {lab: i for i, lab in enumerate(labels)}
-    reading = dataclasses.replace(settings, max_windows=train_windows)
-    tokens = Tokens.from_transformers(tokenizer)
 
-    def encode(batch, windows: int):
+    def encode(batch):
         titles = batch["title"] if use_title else [None] * len(batch["text"])
-        if windows == 1:
-            texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
-            enc = tokenizer(texts, truncation=True, max_length=settings.max_length)
-            repeats = [1] * len(texts)
-        else:
-            read = [read_windows(tokens, reading, t, ti)[0] for t, ti in zip(batch["text"], titles)]
-            enc = {"input_ids": [w for ws in read for w in ws],
-                   "attention_mask": [[1] * len(w) for ws in read for w in ws]}
-            repeats = [len(ws) for ws in read]
+        texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
+        enc = tokenizer(texts, truncation=True, max_length=settings.max_length)
         if partial:
-            targets = dict(zip(("labels", "label_mask"),
-                               partial_labels.label_matrices(batch["label"], batch["known"], labels)))
+            enc["labels"], enc["label_mask"] = partial_labels.label_matrices(batch["label"], batch["known"], labels)
         elif settings.multi_label:
-            targets = {"labels": [[float(lab in set(labs)) for lab in labels] for labs in batch["label"]]}
+            enc["labels"] = [[float(lab in set(labs)) for lab in labels] for labs in batch["label"]]
         else:  # a dev/test label unseen in training cannot be scored against: -100 is ignored by the loss
-            targets = {"labels": [label_ids.get(lab, -100) for lab in batch["label"]]}
-        for name, rows in targets.items():
-            enc[name] = [row for row, n in zip(rows, repeats) for _ in range(n)]
+            enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]
         return enc
 
-    return DatasetDict({name: part.map(encode, batched=True, remove_columns=part.column_names, desc="tokenising",
-                                       fn_kwargs={"windows": train_windows if name == "train" else 1})
-                        for name, part in splits.items()})
+    return splits.map(encode, batched=True, remove_columns=splits["train"].column_names, desc="tokenising")
 
 
 # ------------------------------------------------------------------------------------------- model
@@ -483,7 +466,7 @@ def train(config: TrainConfig) -> Path:
     use_bf16 = resolve_bf16(config)
     config, chosen = resolve_recipe(config, splits, tokenizer, model, prefix, use_bf16)
     settings = topic_settings(config, prefix, multi_label, summary)
-    encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title, config.train_windows)
+    encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
     weights = class_weights(config, encoded["train"], len(labels), multi_label)
     distilled = distill(config, splits["train"], encoded, labels, multi_label) if config.distill_from else None
     inputs = trainer_inputs(model, tokenizer, encoded, config.freeze_layers, base_path, use_bf16,
