@@ -104,40 +104,6 @@ def prepare_text(text: str, title: str | None, settings: TopicSettings) -> str:
     return settings.text_prefix + normalize(joined, settings.normalizer)
 
 
-def read_windows(tokens: Tokens, s: TopicSettings, text: str, title: str | None) -> tuple[list[list[int]], bool]:
-    """(token ids of the windows read for one article, special tokens included; whether some of the text lies
-    beyond them). The first window is the head, tokenised exactly as in training; later ones continue the body
-    with `window_overlap`, after the title when `title_in_every_window`."""
-    room = s.max_length - len(tokens.specials)
-    # Tokenising is a tenth of the fast default's time per article: read a prefix of 6 characters per token
-    # the windows can hold (Arabic news runs ~3.5), and the whole read limit only when that prefix is too
-    # short. The margin keeps a word cut at the prefix's end out of the windows, so the ids they hold are
-    # those of the whole text.
-    needed = s.max_windows * room + 16
-    limit = read_limit(tokens, s)
-    cut = min(needed * 6, limit)
-    ids = tokens.ids(prepare_text(text[:cut], title, s))
-    if len(ids) < needed and len(text) > cut:
-        cut = limit
-        ids = tokens.ids(prepare_text(text[:cut], title, s))
-    heads, end = [ids[:room]], room
-    if s.max_windows > 1 and len(ids) > room:
-        lead = tokens.ids(prepare_text("", title, s)) if s.title_in_every_window else []
-        lead = lead[: room // 2]
-        step, start = room - len(lead) - s.window_overlap, room - s.window_overlap
-        while start < len(ids) and len(heads) < s.max_windows:
-            heads.append(lead + ids[start : start + room - len(lead)])
-            end = start + room - len(lead)
-            start += step
-    return [tokens.with_specials(w) for w in heads], len(text) > cut or len(ids) > end
-
-
-def read_limit(tokens: Tokens, s: TopicSettings) -> int:
-    """Characters of an article beyond which it is never tokenised (at least 16 per token of the windows, more
-    than any text needs): a 5 MB article costs no more than a long one."""
-    return s.max_windows * (s.max_length - len(tokens.specials)) * 16
-
-
 def aggregate_windows(scores: np.ndarray, owner: np.ndarray, n_texts: int, how: str) -> np.ndarray:
     """One row per text from its windows' rows: their mean, or their element-wise max (`how`, checked with
     the settings that name it)."""
@@ -324,10 +290,34 @@ class TopicClassifier:
 
     def _read(self, text: str, title: str | None) -> tuple[list[list[int]], bool]:
         """(windows, whether some of the text lies beyond them)."""
-        return read_windows(self.tokens, self.settings, text, title)
+        s = self.settings
+        room = s.max_length - len(self.tokens.specials)
+        # Tokenising is a tenth of the fast default's time per article: read a prefix of 6 characters per token
+        # the windows can hold (Arabic news runs ~3.5), and the whole read limit only when that prefix is too
+        # short. The margin keeps a word cut at the prefix's end out of the windows, so the ids they hold are
+        # those of the whole text.
+        needed = s.max_windows * room + 16
+        cut = min(needed * 6, self.read_limit())
+        ids = self.tokens.ids(prepare_text(text[:cut], title, s))
+        if len(ids) < needed and len(text) > cut:
+            cut = self.read_limit()
+            ids = self.tokens.ids(prepare_text(text[:cut], title, s))
+        heads, end = [ids[:room]], room
+        if s.max_windows > 1 and len(ids) > room:
+            lead = self.tokens.ids(prepare_text("", title, s)) if s.title_in_every_window else []
+            lead = lead[: room // 2]
+            step, start = room - len(lead) - s.window_overlap, room - s.window_overlap
+            while start < len(ids) and len(heads) < s.max_windows:
+                heads.append(lead + ids[start : start + room - len(lead)])
+                end = start + room - len(lead)
+                start += step
+        return [self.tokens.with_specials(w) for w in heads], len(text) > cut or len(ids) > end
 
     def read_limit(self) -> int:
-        return read_limit(self.tokens, self.settings)
+        """Characters of an article beyond which it is never tokenised (at least 16 per token of the windows,
+        more than any text needs): a 5 MB article costs no more than a long one."""
+        room = self.settings.max_length - len(self.tokens.specials)
+        return self.settings.max_windows * room * 16
 
     def explain(self, text: str, title: str | None = None, labels: list[str] | None = None, top_n: int = 3,
                 max_sentences: int = 40, batch_size: int = 32) -> dict:
