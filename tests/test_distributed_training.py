@@ -19,7 +19,7 @@ from training.corpus import read_corpus
 from .conftest import DATA, default_sigint
 
 PROCESSES = 2
-EPOCHS = 12
+EPOCHS = 48  # steps enough after the first checkpoint (step 6) for the Ctrl-C test to interrupt the run mid-way
 SETTINGS = ["--data", str(DATA / "ant"), "--max-length", "64", "--batch-size", "8", "--learning-rate", "1e-3",
             "--dev-size", "0.2", "--test-size", "0.2", "--seed", "0", "--fusion", "false", "--epochs", str(EPOCHS), "--eval-every", "6",
             "--early-stopping-patience", "0"]
