@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 from model import TopicClassifier, UserError, default_model_dir, prepare_text
 from model.atomic import atomic_write_text
 from model.card import markdown_table
-from model.classifier import probabilities
+from model.classifier import probabilities, topic_scores
 from training.bundle import resolve_model_paths
 from training.config import TrainConfig, read_config_file
 from training.corpus import TableColumns, read_corpus
@@ -87,25 +87,32 @@ def _model_splits(model_dir: str | Path, data: str | None = None):
 
 
 class TopicView:
-    """A multi-label model read as a single-label topic classifier. Its topical labels (those the topical
-    taxonomy has, e.g. economy, sports) keep their probabilities; the residual topic (politics: the political
-    sections, which the recipe teaches as "none of the topics") scores 1 - the highest of them, since the
-    model's own politics / security / diplomacy outputs describe facets any article may have (an economy
-    story is often political too), not the section. The top label wins."""
+    """A multi-label model read as a single-label topic classifier, exactly as predict reads its `label`
+    (model/classifier.py topic_scores): its topical labels keep their probabilities; the residual topic
+    (politics: the political sections, which the recipe teaches as "none of the topics") scores 1 - the
+    highest of them, since the model's own politics / security / diplomacy outputs describe facets any
+    article may have (an economy story is often political too), not the section. The top topic wins. A model
+    whose settings name its topics must be read with those."""
 
     def __init__(self, classifier: TopicClassifier, topics: list[str], residual: str):
         missing = sorted(set(topics) - {residual} - set(classifier.labels))
         if missing:
             raise UserError(f"the model has no label for the topics {', '.join(missing)}")
+        own = classifier.settings
+        if own.topics and (set(own.topics) != set(topics) - {residual} or own.residual_topic != residual):
+            raise UserError(f"the model reads its label among the topics {', '.join(classifier.topics)} "
+                            f"(residual {own.residual_topic or 'none'}); score it with those")
         self.classifier = classifier
+        self.topics = sorted(set(topics) - {residual})
         self.labels = sorted(set(topics) | {residual})
         self.residual = residual
-        self.columns = [classifier.labels.index(lab) for lab in self.labels if lab != residual]
         self.settings = dataclasses.replace(classifier.settings, multi_label=False)
 
     def predict_proba(self, texts, titles=None, batch_size: int = 32) -> np.ndarray:
-        probs = self.classifier.predict_proba(texts, titles, batch_size=batch_size)[:, self.columns]
-        return np.insert(probs, self.labels.index(self.residual), 1 - probs.max(1), axis=1)
+        probs = self.classifier.predict_proba(texts, titles, batch_size=batch_size)
+        scores = topic_scores(probs, self.classifier.labels, self.topics, self.residual)
+        order = [*self.topics, self.residual]
+        return scores[:, [order.index(label) for label in self.labels]]
 
 
 def topic_parts(model_dir: str | Path, data: str | None, label_map: str, leave_out: str | None = None):

@@ -6,7 +6,7 @@ thresholds above it are shared:
 - bf16: PyTorch under bf16 autocast; ~3x fp32 on CPUs with AMX, slower than fp32 without (docs/benchmarks.md).
 - onnx: ONNX Runtime, fp32 graph exported from the same weights.
 - onnx-int8: ONNX Runtime with dynamic int8 quantisation (weights int8 per output channel, the embedding
-  matrix included; activations quantised per batch).
+  matrix included; activations quantised per tensor, and each window runs alone, so per window).
 Which one is the default on a machine is decided in `default_backend` from the measurements in
 docs/benchmarks.md, not assumed.
 """
@@ -54,12 +54,20 @@ def check_backend(name: str) -> str:
 
 
 class TorchRunner:
-    """A PyTorch model, optionally under bf16 autocast."""
+    """A PyTorch model, optionally under bf16 autocast. In fp32 a padded batch gives each window the scores it
+    gets alone (within 1e-6); under bf16 the kernels chosen for a padded shape round differently (up to 3e-3
+    in probability), so there each window runs alone, unpadded, and scores the same in any batch."""
 
     def __init__(self, model, device, bf16: bool):
         self.model, self.device, self.bf16 = model.to(device).eval(), device, bf16
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        if self.bf16:
+            return np.concatenate([self._run(ids[None, : int(mask.sum())], mask[None, : int(mask.sum())])
+                                   for ids, mask in zip(input_ids, attention_mask)])
+        return self._run(input_ids, attention_mask)
+
+    def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         import torch
 
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
@@ -70,11 +78,11 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """An exported graph under ONNX Runtime, with one intra-op thread per core this process may use. A batch
-    runs in slices of ROWS windows: on 2 cores the int8 student ran 212 windows/s in slices of 8 against 160 in
-    batches of 32 (128 tokens; the activations of a small slice stay in cache)."""
-
-    ROWS = 8
+    """An exported graph under ONNX Runtime, with one intra-op thread per core this process may use. Each
+    window runs alone, unpadded: dynamic int8 quantises activations with one scale per tensor, so windows run
+    together would share a scale and a window's scores would depend on what shares its batch (up to 0.16 in
+    probability, in slices of 8). Alone, an article scores the same in any batch and order, and on 2 cores
+    it ran within 4 % of slices of 8 (docs/benchmarks.md)."""
 
     def __init__(self, path: Path, threads: int | None = None):
         import onnxruntime as ort
@@ -88,11 +96,9 @@ class OnnxRunner:
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         out = []
-        for start in range(0, len(input_ids), self.ROWS):
-            rows = slice(start, start + self.ROWS)
-            used = int(attention_mask[rows].sum(1).max())  # a slice pads only to its own longest window
-            feeds = {"input_ids": input_ids[rows, :used].astype(np.int64),
-                     "attention_mask": attention_mask[rows, :used].astype(np.int64)}
+        for ids, mask in zip(input_ids, attention_mask):
+            used = int(mask.sum())
+            feeds = {"input_ids": ids[None, :used].astype(np.int64), "attention_mask": mask[None, :used].astype(np.int64)}
             out.append(self.session.run(["logits"], feeds)[0].astype(np.float32))
         return np.concatenate(out)
 

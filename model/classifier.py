@@ -33,6 +33,11 @@ TOPIC_CONFIG = "topic_config.json"
 TFIDF_DIR = "tfidf"
 TEACHER_DIR = "teacher"  # a distilled model ships the full-size model it is measured against here
 SETTINGS_FORMAT = 1  # topic_config.json layout; raise when a change would mislead older readers
+# A text longer than this is no news article (a dump of several, a report, a book chapter): predict warns that
+# it read only the windows. News articles are longer than the windows too, but their lead carries the topic.
+# All but one of ANT's 31,526 articles and all of JawharaFM's 10,162 are shorter (99.9th percentiles: 9,490
+# and 4,850 characters).
+LONG_TEXT_CHARS = 20_000
 
 
 @dataclass
@@ -58,6 +63,12 @@ class TopicSettings:
     # The backend predict runs this model with on a CPU when none is asked for (model/backends.py), chosen for
     # this model by measured speed and accuracy (arabic-topics benchmark); empty: the machine's default.
     backend: str = ""
+    # What `label` is chosen among (multi-label models): the topical labels, plus a residual topic that stands
+    # for "none of them" and scores 1 - the highest of them (the shipped model's politics: the political
+    # sections, which it learnt as none of its four topics; its politics output is a facet any article may
+    # have). Empty: every label is a topic.
+    topics: list[str] = field(default_factory=list)
+    residual_topic: str = ""
 
     def __post_init__(self):
         if self.aggregate not in ("mean", "max"):
@@ -66,6 +77,10 @@ class TopicSettings:
             raise UserError(f"max_windows must be a whole number of at least 1 (got {self.max_windows!r})")
         if self.backend:
             backends.check_backend(self.backend)
+        if self.residual_topic and not self.topics:
+            raise UserError(f"residual_topic {self.residual_topic!r} needs the topics it stands beside (topics)")
+        if self.residual_topic in self.topics:
+            raise UserError(f"residual_topic {self.residual_topic!r} is also one of the topics")
 
     def threshold_vector(self, labels: Sequence[str]) -> np.ndarray:
         """The multi-label decision threshold of each label in `labels` (0.5 where none was tuned)."""
@@ -74,7 +89,7 @@ class TopicSettings:
     def to_dict(self) -> dict:
         data = {"format_version": SETTINGS_FORMAT, **asdict(self)}
         data["normalizer"] = self.normalizer.to_dict()
-        for name in ("fusion", "backend"):  # written only when set: models without them stay readable by older versions
+        for name in ("fusion", "backend", "topics", "residual_topic"):  # written only when set: models without them stay readable by older versions
             if not data[name]:
                 del data[name]
         return data
@@ -123,6 +138,15 @@ def probabilities(logits: np.ndarray, multi_label: bool) -> np.ndarray:
         return (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32)  # the sigmoid, without overflow
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def topic_scores(probs: np.ndarray, labels: Sequence[str], topics: Sequence[str], residual: str = "") -> np.ndarray:
+    """Each row of label probabilities (columns: `labels`) as one score per topic (columns: `topics`, then
+    `residual` when given): a topic keeps its label's probability, the residual topic scores 1 - the highest
+    of them."""
+    probs = np.asarray(probs)
+    scores = probs[:, [list(labels).index(topic) for topic in topics]]
+    return np.concatenate([scores, 1 - scores.max(1, keepdims=True)], axis=1) if residual else scores
 
 
 def read_labels(path: Path) -> list[str]:
@@ -195,6 +219,9 @@ class TopicClassifier:
         self.tfidf = tfidf
         self.labels = labels if labels is not None else [model.config.id2label[i]
                                                          for i in range(len(model.config.id2label))]
+        unknown = sorted(set(settings.topics) - set(self.labels))
+        if unknown:
+            raise UserError(f"the settings name topics the model has no label for: {', '.join(unknown)}")
         if onnx_path is not None:
             self.device = None
             self.backend = backend or "onnx"
@@ -404,16 +431,19 @@ class TopicClassifier:
 
     def predict(self, texts: Sequence[str] | str, top_k: int | None = None, titles=None,
                 batch_size: int = 32) -> list[dict]:
-        """One entry per text, in order: `label`, `score`, `labels`, `scores` (every label's probability)
-        and `warnings` (valid but odd input, see model/inputs.py). A text that cannot be classified gets
-        {"error": why} instead, and the other texts keep their results. titles: one per text (a str or
-        None each), or one str with one str text.
+        """One entry per text, in order. A text that cannot be classified gets {"error": why} instead, and the
+        other texts keep their results. titles: one per text (a str or None each), or one str with one str text.
 
-        Single-label models: `labels` are the top_k most probable (default 1), `label` the first of them and
-        `score` its probability. Multi-label models: `labels` are every label whose probability passes its
-        threshold, most probable first; `label` is the first of them, or None when none passes, and `score`
-        is its probability, or when none passes the highest probability of any label (how near the nearest
-        came). top_k does not apply to them (thresholds decide) and is refused."""
+        - `label`: always the best topic, never None: the most probable class of a single-label model; of a
+          multi-label model, the highest-scoring of its topics (`self.topics`: settings.topics and the residual
+          topic, which scores 1 - the highest of them; without topics, every label). `score`: its score.
+        - `labels`: single-label models, the top_k most probable (default 1, `label` first); multi-label
+          models, every label whose probability passes its threshold, facets included, most probable first
+          (top_k does not apply to them and is refused).
+        - `scores`: every label's probability. `low_confidence`: the best topic does not pass its own
+          threshold (a residual topic that is no label passes when no other topic does); always False for a
+          single-label model, which has no thresholds.
+        - `warnings`: valid but odd input (model/inputs.py, and a text far longer than a news article)."""
         if top_k is not None and self.settings.multi_label:
             raise UserError("top_k applies to single-label models; this multi-label model returns every label "
                             "that passes its threshold (labels) and every label's probability (scores)")
@@ -429,27 +459,46 @@ class TopicClassifier:
     def _entry(self, row: np.ndarray, text: str, cut: bool, top_k: int) -> dict:
         """predict's entry for one text from its probabilities and whether it was read whole."""
         warnings = script_warnings(text)
-        if cut:
-            warnings.append(f"long text: only its first {self.settings.max_windows} window(s) of "
+        if cut and len(text) > LONG_TEXT_CHARS:
+            warnings.append(f"very long text ({len(text):,} characters, news articles run under "
+                            f"{LONG_TEXT_CHARS:,}): only its first {self.settings.max_windows} window(s) of "
                             f"{self.settings.max_length} tokens were read")
         return {**self._result(row, top_k), "warnings": warnings}
 
-    def decide(self, probabilities: np.ndarray, top_label: bool = False) -> list[list[str]]:
-        """The label set of each row of probabilities, by this model's rule: every label over its threshold,
-        most probable first (multi-label), or the most probable label (single-label, or with `top_label`)."""
-        return [self._chosen(row, 1, top_label) for row in np.asarray(probabilities)]
+    @property
+    def topics(self) -> list[str]:
+        """What `label` is chosen among (predict): the settings' topics and residual topic, or every label."""
+        s = self.settings
+        return [*s.topics, *([s.residual_topic] if s.residual_topic else [])] if s.topics else list(self.labels)
 
-    def _chosen(self, row: np.ndarray, top_k: int, top_label: bool = False) -> list[str]:
+    def topic_proba(self, probabilities: np.ndarray) -> np.ndarray:
+        """Rows of label probabilities (columns: self.labels) as topic scores (columns: self.topics)."""
+        s = self.settings
+        return topic_scores(probabilities, self.labels, s.topics or self.labels, s.residual_topic)
+
+    def decide(self, probabilities: np.ndarray, top_label: bool = False) -> list[list[str]]:
+        """predict's `labels` for each row of probabilities, or with `top_label` its `label` alone."""
+        rows = np.asarray(probabilities)
+        if top_label:
+            return [[self.topics[i]] for i in self.topic_proba(rows).argmax(1)]
+        return [self._chosen(row, 1) for row in rows]
+
+    def _chosen(self, row: np.ndarray, top_k: int) -> list[str]:
         ranked = np.argsort(-row, kind="stable")
-        if self.settings.multi_label and not top_label:
+        if self.settings.multi_label:
             passed = row >= self.settings.threshold_vector(self.labels)
             return [self.labels[i] for i in ranked if passed[i]]
         return [self.labels[i] for i in ranked[: max(1, top_k)]]
 
     def _result(self, row: np.ndarray, top_k: int) -> dict:
-        ranked = np.argsort(-row, kind="stable")
         scores = {self.labels[i]: round(float(row[i]), 6) for i in range(len(self.labels))}
         chosen = self._chosen(row, top_k)
-        # A label's own threshold decides it, so the first chosen label need not be the most probable one.
-        best = chosen[0] if chosen else None
-        return {"label": best, "score": scores[best or self.labels[ranked[0]]], "labels": chosen, "scores": scores}
+        if not self.settings.multi_label:
+            return {"label": chosen[0], "score": scores[chosen[0]], "labels": chosen, "scores": scores,
+                    "low_confidence": False}
+        topic_row = self.topic_proba(row[None])[0]
+        best = int(np.argmax(topic_row))  # the first of equal scores, in self.topics order
+        label = self.topics[best]
+        fits = label in chosen if label in self.labels else not set(self.settings.topics) & set(chosen)
+        return {"label": label, "score": round(float(topic_row[best]), 6), "labels": chosen, "scores": scores,
+                "low_confidence": not fits}

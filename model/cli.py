@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             results[n] = result
     width = max(len(item.name) for item in items)
     if good and not args.json:
-        print(f"{'input':<{width}}  {'label':<18} score   other labels")
+        print(f"{'input':<{width}}  {'label':<26} score   other labels")
     failed = False
     for item, result in zip(items, results):
         if "error" in result:
@@ -126,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"input": item.name, **result}, ensure_ascii=False))
         else:
-            others = ", ".join(f"{lab} {result['scores'][lab]:.2f}" for lab in result["labels"]
+            others = ", ".join(f"{lab} {result['scores'][lab]:.3f}" for lab in result["labels"]
                                if lab != result["label"])
-            # A multi-label model may find no label that passes its threshold: "none", with the top probability.
-            print(f"{item.name:<{width}}  {result['label'] or 'none':<18} {result['score']:.3f}   {others}")
+            # The best topic is always shown; one that does not pass its own threshold says so.
+            shown = result["label"] + (" (low confidence)" if result["low_confidence"] else "")
+            print(f"{item.name:<{width}}  {shown:<26} {result['score']:.3f}   {others}")
             if "explanations" in result:
                 print_explanations(result)
     return 2 if failed else 0

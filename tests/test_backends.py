@@ -72,3 +72,15 @@ def test_backend_misuse_is_refused(trained, tmp_path):
         TopicClassifier.from_pretrained(out).save_pretrained(tmp_path / "y")
     done = cli("export", "--model", trained, "--int8", "--out", tmp_path / "z")
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "--int8" in done.stderr
+
+
+@pytest.mark.parametrize("backend", ["fp32", "bf16", "onnx", "onnx-int8"])
+def test_scores_do_not_depend_on_the_batch(trained, texts, backend, tmp_path, monkeypatch):
+    """Same article, same scores (within 1e-4): alone, in a batch, reversed, in batches of another size."""
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path))
+    classifier = TopicClassifier.from_pretrained(trained, backend=backend)
+    mixed = list(texts[:10]) + ["خبر عن مباراة كرة القدم"]
+    together = classifier.predict_proba(mixed)
+    alone = np.stack([classifier.predict_proba([text])[0] for text in mixed])
+    for other in (alone, classifier.predict_proba(mixed[::-1])[::-1], classifier.predict_proba(mixed, batch_size=4)):
+        assert np.abs(other - together).max() <= 1e-4

@@ -8,7 +8,7 @@ from model import NormalizerConfig, TopicClassifier, UserError, normalize
 from model.inputs import input_error
 
 ARABIC = "أعلنت وزارة الاقتصاد عن خطة جديدة لدعم الصادرات"
-RESULT_KEYS = {"label", "score", "labels", "scores", "warnings"}
+RESULT_KEYS = {"label", "score", "labels", "scores", "low_confidence", "warnings"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,18 @@ def test_a_huge_text_is_read_in_bounded_windows_and_says_so(clf):
     assert len(huge.encode()) > 5_000_000
     assert len(clf.windows(huge)) == clf.settings.max_windows
     (result,) = clf.predict([huge])
-    assert any(w.startswith("long text: only its first") for w in result["warnings"])
+    assert any(w.startswith("very long text (") for w in result["warnings"])
+
+
+def test_a_news_length_text_beyond_the_windows_gets_no_warning(clf):
+    """Articles run longer than the windows; only a text longer than any news article is worth a warning."""
+    from model.classifier import LONG_TEXT_CHARS
+
+    article = (ARABIC + " ") * (LONG_TEXT_CHARS // (len(ARABIC) + 1))
+    assert len(article) <= LONG_TEXT_CHARS and len(clf.windows(article)) == clf.settings.max_windows
+    assert clf._read(article, None)[1]  # it goes on beyond the windows
+    assert clf.predict([article])[0]["warnings"] == []
+    assert clf.predict([article + " " + ARABIC])[0]["warnings"] != []
 
 
 def test_predict_proba_names_the_bad_item(clf):

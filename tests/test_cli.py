@@ -142,12 +142,13 @@ def strict_model(partial_model, tmp_path):
     return copy
 
 
-def test_a_multi_label_model_says_none_when_no_label_passes(strict_model):
+def test_a_multi_label_model_shows_its_best_label_when_none_passes(strict_model):
     table = run("arabic-topics", "predict", "--model", str(strict_model), str(ARTICLE))
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[1].split()[1] == "none"
     shown = json.loads(run("arabic-topics", "predict", "--model", str(strict_model), "--json", str(ARTICLE)).stdout)
-    assert shown["label"] is None and shown["labels"] == [] and shown["score"] == max(shown["scores"].values())
+    assert shown["label"] == max(shown["scores"], key=shown["scores"].get) and shown["labels"] == []
+    assert shown["low_confidence"] and shown["score"] == max(shown["scores"].values())
+    assert table.stdout.splitlines()[1].split()[1:4] == [shown["label"], "(low", "confidence)"]
     refused = run("arabic-topics", "predict", "--model", str(strict_model), "--top-k", "2", str(ARTICLE))
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.strip().splitlines() == ["arabic-topics: error: --top-k applies to single-label models; "

@@ -1,5 +1,5 @@
 """What TopicClassifier.predict and loading promise a Python user: quiet loading, None for the default model,
-titles paired one per text, and for multi-label models a `label` only when a label passes its threshold."""
+titles paired one per text, and for multi-label models the best label always, flagged when it misses its threshold."""
 import pytest
 
 from model import TopicClassifier, UserError
@@ -57,19 +57,21 @@ def with_thresholds(clf, thresholds):
     return clf
 
 
-def test_a_multi_label_result_names_a_label_only_when_one_passes(partial_model):
+def test_a_multi_label_result_keeps_its_best_label_when_none_passes(partial_model):
     clf = TopicClassifier.from_pretrained(partial_model)
     probs = clf.predict_proba(ARABIC)[0]
     ranked = [clf.labels[i] for i in probs.argsort()[::-1]]
     with_thresholds(clf, {label: 1.01 for label in clf.labels})  # above any probability
     result = clf.predict(ARABIC)[0]
-    assert result["label"] is None and result["labels"] == []
+    assert result["label"] == ranked[0] and result["labels"] == [] and result["low_confidence"]
     assert result["score"] == max(result["scores"].values()) == pytest.approx(probs.max(), abs=1e-6)
-    # The most probable label misses its threshold, the second passes its own: the second is the answer.
+    # The second most probable label passes its own threshold: it is in labels, the best label stays label.
     with_thresholds(clf, {ranked[1]: 0.0})
     result = clf.predict(ARABIC)[0]
-    assert result["label"] == ranked[1] and result["labels"] == [ranked[1]]
-    assert result["score"] == result["scores"][ranked[1]]
+    assert result["label"] == ranked[0] and result["labels"] == [ranked[1]] and result["low_confidence"]
+    with_thresholds(clf, {ranked[0]: 0.0})
+    result = clf.predict(ARABIC)[0]
+    assert result["labels"] == [ranked[0], ranked[1]] and not result["low_confidence"]
 
 
 def test_top_k_is_refused_for_a_multi_label_model(multi, clf):
