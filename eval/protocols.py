@@ -104,6 +104,7 @@ class TopicView:
                             f"(residual {own.residual_topic or 'none'}); score it with those")
         self.classifier = classifier
         self.topics = sorted(set(topics) - {residual})
+        self.columns = [classifier.labels.index(topic) for topic in self.topics]  # in the model's outputs
         self.labels = sorted(set(topics) | {residual})
         self.residual = residual
         self.settings = dataclasses.replace(classifier.settings, multi_label=False)
@@ -169,16 +170,16 @@ def corpus_reading(**given) -> tuple[str, TableColumns]:
 
 
 class TopLabel:
-    """A multi-label model read as a single-label one: its most probable label is its answer (for gold data
-    with one label per article)."""
+    """A multi-label model read as a single-label one, for gold data with one label per article: its answer is
+    predict's `label`, the best of its topics (every label, for a model whose settings name no topics)."""
 
     def __init__(self, classifier: TopicClassifier):
         self.classifier = classifier
-        self.labels = classifier.labels
+        self.labels = classifier.topics
         self.settings = dataclasses.replace(classifier.settings, multi_label=False)
 
     def predict_proba(self, texts, titles=None, batch_size: int = 32) -> np.ndarray:
-        return self.classifier.predict_proba(texts, titles, batch_size=batch_size)
+        return self.classifier.topic_proba(self.classifier.predict_proba(texts, titles, batch_size=batch_size))
 
 
 def _flat(labels) -> set[str]:
@@ -224,6 +225,11 @@ def _matched(classifier: TopicClassifier, gold, data: str):
         gold = gold.map(lambda r: {"label": r["label"][0]}, features=features)
         multi_gold = False
     if classifier.settings.multi_label and not multi_gold:
+        facets = file_labels - set(classifier.topics)
+        if facets:
+            raise UserError(f"{data}: one label per article is scored against predict's `label`, one of the topics "
+                            f"{', '.join(classifier.topics)}; {', '.join(sorted(facets))} are not topics of the "
+                            "model: give every label of an article as a list ('a|b') to score `labels`")
         return TopLabel(classifier), gold
     return classifier, gold
 

@@ -4,8 +4,8 @@ A sentence's effect on a label is the label's probability for the article as pre
 normalisation, windows) minus its probability for the same article without that sentence: positive when the
 sentence raises it. Every variant is scored in one batched pass, so explaining costs one forward pass per
 sentence scored, at most `max_sentences` of them; sentences beyond the part of the article the model reads
-cannot change its reading and are not scored (the result says how many sentences were scored and whether the
-text goes on beyond them).
+cannot change its reading and are not scored: `read_chars` and `note` say which part was read, how many
+sentences were scored, and whether the text goes on beyond them.
 """
 from __future__ import annotations
 
@@ -71,8 +71,7 @@ def explain(classifier: TopicClassifier, text: str, title: str | None = None, la
     unknown = sorted(set(labels or ()) - set(classifier.labels))
     if unknown:
         raise UserError(f"unknown label(s) {', '.join(unknown)} (the model's: {', '.join(classifier.labels)})")
-    readable = min(len(text), classifier.read_limit())
-    spans = split_sentences(text[:readable])
+    spans = read_sentences(classifier, text, title)
     scored = spans[:max_sentences]
     # the article and each variant without one sentence, in one batched pass; logits, not predict: an article
     # of one sentence without it is blank, which predict refuses
@@ -80,7 +79,8 @@ def explain(classifier: TopicClassifier, text: str, title: str | None = None, la
     logits, truncated = classifier._logits(variants, [title] * len(variants), batch_size)
     probs = probabilities(logits, classifier.settings.multi_label)
     result = classifier._entry(probs[0], text, truncated[0], 1)  # what predict returns for the article
-    asked = labels or result["labels"] or [max(result["scores"], key=result["scores"].get)]
+    best = [result["label"]] if result["label"] in classifier.labels else []  # a residual topic may be no label
+    asked = labels or result["labels"] or best
     explanations: dict[str, list[dict]] = {label: [] for label in asked}
     columns = [classifier.labels.index(label) for label in asked]
     effects = probs[:1, columns] - probs[1:, columns]
@@ -90,16 +90,34 @@ def explain(classifier: TopicClassifier, text: str, title: str | None = None, la
             explanations[label].append({"sentence": text[start:end], "start": start, "end": end,
                                         "effect": round(float(effects[i, j]), 6)})
     beyond = truncated[0]
+    read_end = spans[-1][1] if spans else 0
     return {**result, "explanations": explanations, "sentences_scored": len(scored),
-            "sentences_read": len(spans), "text_beyond_read": beyond,
-            "note": _note(len(scored), len(spans), beyond, max_sentences)}
+            "sentences_read": len(spans), "read_chars": read_end, "text_beyond_read": beyond,
+            "note": _note(classifier, len(scored), len(spans), read_end, len(text), beyond, max_sentences)}
 
 
-def _note(scored: int, read: int, beyond: bool, max_sentences: int) -> str:
-    parts = [f"{scored} sentence(s) scored"]
+def read_sentences(classifier: TopicClassifier, text: str, title: str | None) -> list[tuple[int, int]]:
+    """The sentences of `text` the model reads: up to the first one whose end already gives the windows of
+    the whole text (found by bisection over the sentence ends, a few tokenisations of a prefix each)."""
+    spans = split_sentences(text[: classifier.read_limit()])
+    whole = classifier.windows(text, title)
+    lo, hi = 0, len(spans)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if classifier.windows(text[: spans[mid][1]], title) == whole:
+            hi = mid
+        else:
+            lo = mid + 1
+    return spans[: lo + 1]
+
+
+def _note(classifier: TopicClassifier, scored: int, read: int, read_end: int, length: int, beyond: bool,
+          max_sentences: int) -> str:
+    s = classifier.settings
+    parts = [f"the model reads {s.max_windows} window(s) of {s.max_length} tokens: the title and the first "
+             f"{read} sentence(s), characters 0-{read_end} of {length}", f"{scored} sentence(s) scored"]
     if read > scored:
         parts.append(f"{read - scored} more left unscored (max_sentences {max_sentences})")
     if beyond:
-        parts.append("the text goes on beyond the windows the model reads: sentences there cannot change its "
-                     "reading and were not scored")
+        parts.append("sentences after the part read cannot change the reading and were not scored")
     return "; ".join(parts)

@@ -47,7 +47,7 @@ def test_an_effect_is_the_probability_with_the_sentence_minus_without(classifier
     label = classifier.labels[0]
     result = classifier.explain(article, labels=[label], top_n=100)
     items = result["explanations"][label]
-    assert len(items) == result["sentences_scored"] == len(split_sentences(article))
+    assert len(items) == result["sentences_scored"] == result["sentences_read"] <= len(split_sentences(article))
     column = classifier.labels.index(label)
     with_it = classifier.predict_proba([article])[0, column]
     for item in items:
@@ -82,9 +82,27 @@ def test_an_article_of_one_sentence_is_explained_by_it(classifier):
 
 def test_a_huge_text_scores_at_most_max_sentences_and_says_so(classifier):
     huge = "هذه جملة عن الاقتصاد والأسواق المالية. " * 130_000  # about 5 MB
-    result = classifier.explain(huge, max_sentences=7)
-    assert result["sentences_scored"] == 7 and result["text_beyond_read"]
-    assert "7 sentence(s) scored" in result["note"] and "beyond the windows" in result["note"]
+    result = classifier.explain(huge, max_sentences=3)
+    assert result["sentences_scored"] == 3 < result["sentences_read"] and result["text_beyond_read"]
+    assert "3 sentence(s) scored" in result["note"] and "after the part read" in result["note"]
+    assert result["read_chars"] < classifier.read_limit()  # the part read, not the part tokenised
+
+
+def test_only_the_sentences_the_model_reads_are_scored(classifier):
+    """An article longer than the windows: every scored sentence changes the windows when removed, the first
+    sentence after them does not, and the note names the part read."""
+    sentences = [f"هذه الجملة رقم {n} عن الاقتصاد والأسواق المالية في البلاد." for n in range(200)]
+    text = " ".join(sentences)
+    result = classifier.explain(text, max_sentences=200)
+    read, end = result["sentences_read"], result["read_chars"]
+    assert 0 < read < len(sentences) and result["sentences_scored"] == read and result["text_beyond_read"]
+    windows = classifier.windows(text)
+    last_read = text.rindex(sentences[read - 1])
+    assert classifier.windows(text[:last_read] + " " + text[end:]) != windows  # the last one scored is read
+    after = text.index(sentences[read], end)
+    assert classifier.windows(text[:after] + " " + text[after + len(sentences[read]):]) == windows  # the next is not
+    assert f"the first {read} sentence(s), characters 0-{end} of {len(text)}" in result["note"]
+    assert f"{classifier.settings.max_windows} window(s) of {classifier.settings.max_length} tokens" in result["note"]
 
 
 def test_bad_input_to_explain_is_a_user_error(classifier, article):

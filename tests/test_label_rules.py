@@ -119,3 +119,57 @@ def test_the_cli_shows_every_score_with_the_same_precision(partial_model, tmp_pa
                          text=True, check=True).stdout.splitlines()[1]
     shown = re.findall(r"\d+\.\d+", out)
     assert len(shown) == len(config["thresholds"]) and all(len(x.split(".")[1]) == 3 for x in shown), out
+
+
+# ------------------------------------------------------------------------------------------- short texts
+@pytest.fixture
+def with_short_reader(partial_model, tmp_path):
+    """The tiny multi-label model reading texts of up to 16 tokens with another model of the same labels (its
+    own weights with a shifted head, and other thresholds) in its subfolder short/."""
+    import json
+    import shutil
+
+    import torch
+
+    home = tmp_path / "model"
+    shutil.copytree(partial_model, home)
+    other = TopicClassifier.from_pretrained(partial_model, backend="fp32")
+    with torch.no_grad():
+        other.head_layer().bias += torch.linspace(-2, 2, len(other.labels))
+    other.settings = dataclasses.replace(other.settings, thresholds={label: 0.3 for label in other.labels})
+    other.save_pretrained(home / "short")
+    config = json.loads((home / "topic_config.json").read_text())
+    config.update(short_text_model="short", short_text_tokens=16)
+    (home / "topic_config.json").write_text(json.dumps(config))
+    return home
+
+
+def test_a_short_text_is_read_by_the_short_text_model(with_short_reader):
+    clf = TopicClassifier.from_pretrained(with_short_reader, backend="fp32")
+    reader = TopicClassifier.from_pretrained(with_short_reader / "short", backend="fp32")
+    short, long_ = "فاز المنتخب في المباراة", " ".join(TEXTS * 6)
+    assert len(clf.windows(short)[0]) <= 16 < len(clf.windows(long_)[0])
+    # its decisions are the short-text model's own, under this model's thresholds
+    assert clf.predict(short)[0]["labels"] == reader.predict(short)[0]["labels"]
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    moved = logit(reader.predict_proba(short)[0]) + clf._short_offset(reader)
+    assert np.allclose(logit(clf.predict_proba(short)[0]), moved, atol=1e-3)
+    # a longer text is this model's own reading, alone or beside a short one
+    plain = dataclasses.replace(clf.settings, short_text_model="", short_text_tokens=0)
+    own = TopicClassifier(clf.model, clf.tokenizer, plain)
+    assert np.allclose(clf.predict_proba(long_), own.predict_proba(long_), atol=1e-6)
+    assert not np.allclose(clf.predict_proba(short), own.predict_proba(short), atol=1e-2)  # the other model read it
+    mixed = clf.predict_proba([short, long_, short])
+    assert np.allclose(mixed, np.stack([clf.predict_proba(x)[0] for x in (short, long_, short)]), atol=1e-6)
+
+
+def test_a_short_text_model_needs_the_same_labels(with_short_reader, trained):
+    import shutil
+
+    shutil.rmtree(with_short_reader / "short")
+    shutil.copytree(trained, with_short_reader / "short")  # the single-label tiny model: other labels
+    clf = TopicClassifier.from_pretrained(with_short_reader, backend="fp32")
+    with pytest.raises(UserError, match="its labels differ"):
+        clf.predict("فاز المنتخب في المباراة")
+    with pytest.raises(UserError, match="go together"):
+        TopicSettings(short_text_model="short")
