@@ -85,6 +85,34 @@ def teaching_lines(config, summary: dict) -> str:
     return "\n".join(lines)
 
 
+def reading_lines(settings) -> str:
+    """What `label` is chosen among and who reads short texts, when the settings say (model/classifier.py)."""
+    lines = []
+    if settings.topics:
+        residual = f", and {settings.residual_topic} when none of them fits" if settings.residual_topic else ""
+        lines.append(f"`label` is the best of the topics {', '.join(settings.topics)}{residual}; `labels` holds "
+                     "every label that passes its threshold.")
+    if settings.second_model:
+        lines.append(f"The model in `{settings.second_model}/` reads instead texts of up to "
+                     f"{settings.second_model_tokens} tokens and texts whose two best topics lie less than "
+                     f"{settings.second_model_margin:g} apart.")
+    return "".join("\n" + line for line in lines)
+
+
+def shipped_lines(metrics: dict) -> str:
+    """The figures measured as predict runs the model (metrics.json "shipped_reading", written by
+    docs/reports/fast/record_reading.py), before the training-time ones."""
+    shipped = metrics.get("shipped_reading")
+    if not shipped:
+        return ""
+    names = sorted(k for k, v in shipped["test"].items() if isinstance(v, (int, float)))
+    return f"""## Metrics at the shipped reading
+As `predict` runs it ({shipped['reading']}), {shipped['scored']}:
+{markdown_table(("metric", "dev", "test"), [(name, shipped["dev"][name], shipped["test"][name]) for name in names])}
+
+"""
+
+
 def write_model_card(directory: Path, config, summary: dict, metrics: dict, classifier,
                      load_path: str | None = "", light: bool = False) -> None:
     """load_path: where the loading lines point ("": the absolute path of `config.output_dir`; None: the
@@ -109,13 +137,14 @@ Fine-tuned from `{config.base}`{f" (its first {config.num_layers} layers)" if ge
 ({'multi-label' if classifier.settings.multi_label else 'single-label'}, {len(labels)} labels,
 max length {config.max_length} tokens, {config.epochs:g} epochs, learning rate {config.learning_rate:g}, seed {config.seed}).
 
-Predict reads {classifier.settings.max_length}-token windows, up to {classifier.settings.max_windows} per article (topic_config.json){f", on the {classifier.settings.backend} backend unless asked otherwise" if classifier.settings.backend else ""}.
+Predict reads {classifier.settings.max_length}-token windows, up to {classifier.settings.max_windows} per article (topic_config.json){f", on the {classifier.settings.backend} backend unless asked otherwise" if classifier.settings.backend else ""}.{reading_lines(classifier.settings)}
 
 {loading_lines(load_path, light)}
 
 {teaching_lines(config, summary)}
 
-## Metrics
+{shipped_lines(metrics)}## Metrics at training
+As training scored the model (max length {config.max_length} tokens, PyTorch):
 {markdown_table(("metric", *(s for s in ("dev", "test") if s in metrics)),
                 [(name, *(metrics[s][name] for s in ("dev", "test") if s in metrics)) for name in score_names])}
 

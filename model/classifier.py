@@ -8,6 +8,7 @@ max length, and for multi-label models the per-label thresholds.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -69,13 +70,15 @@ class TopicSettings:
     # have). Empty: every label is a topic.
     topics: list[str] = field(default_factory=list)
     residual_topic: str = ""
-    # Short texts (headlines, one-line posts): a text read whole in one window of at most `short_text_tokens`
-    # tokens is scored by the model in the subfolder `short_text_model` (same labels), its logits moved by the
-    # difference of the two models' thresholds so that this model's thresholds take exactly its decisions. The
-    # shipped default sends them to its 12-layer teacher, which reads headlines better than the 4-layer student
-    # (docs/default-model.md) at less cost than the student's one article. Empty: this model reads every text.
-    short_text_model: str = ""
-    short_text_tokens: int = 0
+    # A second model (the subfolder `second_model`, same labels) reads what this one reads worst: every text
+    # read whole in one window of at most `second_model_tokens` tokens (headlines, one-line posts), and every
+    # text whose two best topic scores here lie less than `second_model_margin` apart. Its logits are moved by
+    # the difference of the two models' thresholds, so this model's thresholds take exactly its decisions. The
+    # shipped default hands both to its 12-layer teacher (docs/default-model.md#the-second-model). Empty: this
+    # model reads every text alone.
+    second_model: str = ""
+    second_model_tokens: int = 0
+    second_model_margin: float = 0.0
 
     def __post_init__(self):
         if self.aggregate not in ("mean", "max"):
@@ -88,8 +91,8 @@ class TopicSettings:
             raise UserError(f"residual_topic {self.residual_topic!r} needs the topics it stands beside (topics)")
         if self.residual_topic in self.topics:
             raise UserError(f"residual_topic {self.residual_topic!r} is also one of the topics")
-        if bool(self.short_text_model) != (self.short_text_tokens > 0):
-            raise UserError("short_text_model and short_text_tokens (> 0) go together")
+        if bool(self.second_model) != (self.second_model_tokens > 0 or self.second_model_margin > 0):
+            raise UserError("second_model needs second_model_tokens or second_model_margin (> 0), and they need it")
 
     def threshold_vector(self, labels: Sequence[str]) -> np.ndarray:
         """The multi-label decision threshold of each label in `labels` (0.5 where none was tuned)."""
@@ -98,7 +101,8 @@ class TopicSettings:
     def to_dict(self) -> dict:
         data = {"format_version": SETTINGS_FORMAT, **asdict(self)}
         data["normalizer"] = self.normalizer.to_dict()
-        for name in ("fusion", "backend", "topics", "residual_topic", "short_text_model", "short_text_tokens"):
+        for name in ("fusion", "backend", "topics", "residual_topic", "second_model", "second_model_tokens",
+                     "second_model_margin"):
             # written only when set: models without them stay readable by older versions
             if not data[name]:
                 del data[name]
@@ -223,8 +227,8 @@ class TopicClassifier:
         `tokens` name the outputs and the tokenizer). tokenizer: the transformers tokenizer of a PyTorch model
         (saved with it); `tokens` is built from it when not given."""
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
-        self.source: Path | None = None  # the directory it was loaded from (from_pretrained), which holds the short-text model
-        self._short: TopicClassifier | None = None
+        self.source: Path | None = None  # the directory it was loaded from (from_pretrained), which holds the second model
+        self._second: TopicClassifier | None = None
         self.tokens = tokens if tokens is not None else Tokens.from_transformers(tokenizer)
         if settings.fusion and tfidf is None:
             raise UserError(f"the settings blend in a TF-IDF model ({TFIDF_DIR}/) that is missing")
@@ -317,6 +321,8 @@ class TopicClassifier:
             self.model.config.save_pretrained(tmp)
             self._save_reading(tmp)
             backends.write_export_manifest(tmp)
+            if self.settings.second_model and self.source is not None:  # an export reads as its model does
+                shutil.copytree(self.source / self.settings.second_model, tmp / self.settings.second_model)
         return Path(path)
 
     def _save_reading(self, folder: Path) -> None:
@@ -392,21 +398,24 @@ class TopicClassifier:
     def _logits(self, texts, titles, batch_size) -> tuple[np.ndarray, list[bool]]:
         windows, owner, truncated = self._read_all(texts, titles)
         scores = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        limit = self.settings.short_text_tokens
+        s = self.settings
         counts = np.bincount(owner, minlength=len(texts))
         first = np.cumsum(counts) - counts  # each text's windows are consecutive
-        short = [n for n in range(len(texts)) if limit and counts[n] == 1 and not truncated[n]
-                 and len(windows[first[n]]) <= limit]
-        if short:
-            reader = self.short_reader()
-            scores[short] = reader._logits([texts[n] for n in short], [titles[n] for n in short], batch_size)[0] \
-                + self._short_offset(reader)
-        rest = np.isin(owner, short, invert=True)
-        if rest.any():
-            kept = np.flatnonzero(rest)
-            long_scores = aggregate_windows(self.score_windows([windows[i] for i in kept], batch_size), owner[kept],
-                                            len(texts), self.settings.aggregate)
-            scores[np.unique(owner[kept])] = long_scores[np.unique(owner[kept])]
+        short = np.array([s.second_model_tokens > 0 and counts[n] == 1 and not truncated[n]
+                          and len(windows[first[n]]) <= s.second_model_tokens for n in range(len(texts))], dtype=bool)
+        mine = np.flatnonzero(~short[owner])  # the windows this model reads
+        if len(mine):
+            aggregated = aggregate_windows(self.score_windows([windows[i] for i in mine], batch_size), owner[mine],
+                                           len(texts), s.aggregate)
+            scores[~short] = aggregated[~short]
+        second = short.copy()
+        if s.second_model_margin > 0 and (~short).any() and len(self.topics) > 1:
+            topic = np.sort(self.topic_proba(probabilities(scores[~short], s.multi_label)), axis=1)
+            second[np.flatnonzero(~short)[topic[:, -1] - topic[:, -2] < s.second_model_margin]] = True
+        if second.any():
+            reader, picked = self.second_reader(), np.flatnonzero(second)
+            scores[picked] = reader._logits([texts[n] for n in picked], [titles[n] for n in picked], batch_size)[0] \
+                + self._second_offset(reader)
         if self.tfidf is not None:
             from .tfidf import fuse, texts_with_titles
 
@@ -414,24 +423,24 @@ class TopicClassifier:
                           self.settings.fusion, self.settings.multi_label)
         return scores, truncated
 
-    def short_reader(self) -> "TopicClassifier":
-        """The model that scores short texts (settings.short_text_model), loaded on first use with this
-        model's backend; it must have this model's labels."""
-        if self._short is None:
+    def second_reader(self) -> "TopicClassifier":
+        """The second model (settings.second_model), loaded on first use with this model's backend; it must
+        have this model's labels."""
+        if self._second is None:
             if self.source is None:
-                raise UserError("this model reads short texts with another model, but was not loaded from its "
+                raise UserError("this model hands some texts to a second model, but was not loaded from its "
                                 "directory (use TopicClassifier.from_pretrained)")
-            reader = TopicClassifier.from_pretrained(self.source / self.settings.short_text_model, backend=self.backend)
+            reader = TopicClassifier.from_pretrained(self.source / self.settings.second_model, backend=self.backend)
             if reader.labels != self.labels:
-                raise UserError(f"{self.source / self.settings.short_text_model}: its labels differ from the model's")
-            self._short = reader
-        return self._short
+                raise UserError(f"{self.source / self.settings.second_model}: its labels differ from the model's")
+            self._second = reader
+        return self._second
 
-    def _short_offset(self, reader: "TopicClassifier") -> np.ndarray:
-        """What moves the short-text model's logits onto this model's thresholds (multi-label: logit of this
+    def _second_offset(self, reader: "TopicClassifier") -> np.ndarray:
+        """What moves the second model's logits onto this model's thresholds (multi-label: logit of this
         model's threshold minus logit of its own, so each label passes here exactly where it passed there).
-        Leaving the topics' logits unmoved, so that the short-text model's own topic answer stays, scored lower
-        on dev titles (0.7107 against 0.7195 macro-F1; docs/default-model.md#short-texts)."""
+        Leaving the topics' logits unmoved, so that the second model's own topic answer stays, scored lower
+        on dev titles (0.7107 against 0.7195 macro-F1; docs/default-model.md#the-second-model)."""
         if not self.settings.multi_label:
             return np.zeros(len(self.labels), dtype=np.float32)
 

@@ -121,11 +121,11 @@ def test_the_cli_shows_every_score_with_the_same_precision(partial_model, tmp_pa
     assert len(shown) == len(config["thresholds"]) and all(len(x.split(".")[1]) == 3 for x in shown), out
 
 
-# ------------------------------------------------------------------------------------------- short texts
+# ------------------------------------------------------------------------------------------- the second model
 @pytest.fixture
-def with_short_reader(partial_model, tmp_path):
-    """The tiny multi-label model reading texts of up to 16 tokens with another model of the same labels (its
-    own weights with a shifted head, and other thresholds) in its subfolder short/."""
+def with_second(partial_model, tmp_path):
+    """The tiny multi-label model with a second model of the same labels (its own weights with a shifted head,
+    and other thresholds) in its subfolder second/, reading texts of up to 16 tokens."""
     import json
     import shutil
 
@@ -137,39 +137,73 @@ def with_short_reader(partial_model, tmp_path):
     with torch.no_grad():
         other.head_layer().bias += torch.linspace(-2, 2, len(other.labels))
     other.settings = dataclasses.replace(other.settings, thresholds={label: 0.3 for label in other.labels})
-    other.save_pretrained(home / "short")
+    other.save_pretrained(home / "second")
     config = json.loads((home / "topic_config.json").read_text())
-    config.update(short_text_model="short", short_text_tokens=16)
+    config.update(second_model="second", second_model_tokens=16)
     (home / "topic_config.json").write_text(json.dumps(config))
     return home
 
 
-def test_a_short_text_is_read_by_the_short_text_model(with_short_reader):
-    clf = TopicClassifier.from_pretrained(with_short_reader, backend="fp32")
-    reader = TopicClassifier.from_pretrained(with_short_reader / "short", backend="fp32")
-    short, long_ = "فاز المنتخب في المباراة", " ".join(TEXTS * 6)
-    assert len(clf.windows(short)[0]) <= 16 < len(clf.windows(long_)[0])
-    # its decisions are the short-text model's own, under this model's thresholds
-    assert clf.predict(short)[0]["labels"] == reader.predict(short)[0]["labels"]
-    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
-    moved = logit(reader.predict_proba(short)[0]) + clf._short_offset(reader)
-    assert np.allclose(logit(clf.predict_proba(short)[0]), moved, atol=1e-3)
+def logit(p):
+    return np.log(p / (1 - p))
+
+
+SHORT, LONG = "فاز المنتخب في المباراة", " ".join(TEXTS * 6)
+
+
+def test_a_short_text_is_read_by_the_second_model(with_second):
+    clf = TopicClassifier.from_pretrained(with_second, backend="fp32")
+    reader = TopicClassifier.from_pretrained(with_second / "second", backend="fp32")
+    assert len(clf.windows(SHORT)[0]) <= 16 < len(clf.windows(LONG)[0])
+    # its decisions are the second model's own, under this model's thresholds
+    assert clf.predict(SHORT)[0]["labels"] == reader.predict(SHORT)[0]["labels"]
+    moved = logit(reader.predict_proba(SHORT)[0]) + clf._second_offset(reader)
+    assert np.allclose(logit(clf.predict_proba(SHORT)[0]), moved, atol=1e-3)
     # a longer text is this model's own reading, alone or beside a short one
-    plain = dataclasses.replace(clf.settings, short_text_model="", short_text_tokens=0)
+    plain = dataclasses.replace(clf.settings, second_model="", second_model_tokens=0)
     own = TopicClassifier(clf.model, clf.tokenizer, plain)
-    assert np.allclose(clf.predict_proba(long_), own.predict_proba(long_), atol=1e-6)
-    assert not np.allclose(clf.predict_proba(short), own.predict_proba(short), atol=1e-2)  # the other model read it
-    mixed = clf.predict_proba([short, long_, short])
-    assert np.allclose(mixed, np.stack([clf.predict_proba(x)[0] for x in (short, long_, short)]), atol=1e-6)
+    assert np.allclose(clf.predict_proba(LONG), own.predict_proba(LONG), atol=1e-6)
+    assert not np.allclose(clf.predict_proba(SHORT), own.predict_proba(SHORT), atol=1e-2)  # the other model read it
+    mixed = clf.predict_proba([SHORT, LONG, SHORT])
+    assert np.allclose(mixed, np.stack([clf.predict_proba(x)[0] for x in (SHORT, LONG, SHORT)]), atol=1e-6)
 
 
-def test_a_short_text_model_needs_the_same_labels(with_short_reader, trained):
+def test_a_text_whose_best_topics_lie_close_goes_to_the_second_model(with_second):
+    """second_model_margin: a text this model reads with its two best topic scores less than the margin apart
+    is the second model's; one with a wider gap stays this model's."""
+    clf = TopicClassifier.from_pretrained(with_second, backend="fp32")
+    reader = TopicClassifier.from_pretrained(with_second / "second", backend="fp32")
+    own = TopicClassifier(clf.model, clf.tokenizer, dataclasses.replace(clf.settings, second_model="", second_model_tokens=0))
+    texts = [" ".join([t] * 8) for t in TEXTS]  # all longer than 16 tokens
+    gaps = np.diff(np.sort(own.topic_proba(own.predict_proba(texts)), axis=1)[:, -2:], axis=1)[:, 0]
+    cut = float(np.median(gaps))
+    clf.settings = dataclasses.replace(clf.settings, second_model_tokens=0, second_model_margin=cut)
+    got = clf.predict_proba(texts)
+    second = logit(reader.predict_proba(texts)) + clf._second_offset(reader)
+    for n, gap in enumerate(gaps):
+        expected = 1 / (1 + np.exp(-second[n])) if gap < cut else own.predict_proba(texts[n])[0]
+        assert np.allclose(got[n], expected, atol=1e-5), (n, gap, cut)
+    assert (gaps < cut).any() and (gaps >= cut).any()
+
+
+def test_a_second_model_needs_the_same_labels(with_second, trained):
     import shutil
 
-    shutil.rmtree(with_short_reader / "short")
-    shutil.copytree(trained, with_short_reader / "short")  # the single-label tiny model: other labels
-    clf = TopicClassifier.from_pretrained(with_short_reader, backend="fp32")
+    shutil.rmtree(with_second / "second")
+    shutil.copytree(trained, with_second / "second")  # the single-label tiny model: other labels
+    clf = TopicClassifier.from_pretrained(with_second, backend="fp32")
     with pytest.raises(UserError, match="its labels differ"):
-        clf.predict("فاز المنتخب في المباراة")
-    with pytest.raises(UserError, match="go together"):
-        TopicSettings(short_text_model="short")
+        clf.predict(SHORT)
+    with pytest.raises(UserError, match="second_model needs"):
+        TopicSettings(second_model="second")
+    with pytest.raises(UserError, match="second_model needs"):
+        TopicSettings(second_model_margin=0.5)
+
+
+def test_an_onnx_export_takes_its_second_model_along(with_second, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path / "cache"))
+    clf = TopicClassifier.from_pretrained(with_second, backend="fp32")
+    out = clf.save_onnx(tmp_path / "export")
+    exported = TopicClassifier.from_pretrained(out)
+    assert (out / "second" / "config.json").is_file()
+    assert exported.predict(SHORT)[0]["labels"] == clf.predict(SHORT)[0]["labels"]
