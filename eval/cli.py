@@ -33,7 +33,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model directory (default: the shipped model, or $ARABIC_TOPICS_MODEL); "
                         "omit with --loso")
     parser.add_argument("--data", required=True, help="labelled corpus folder or CSV/TSV/JSONL file")
-    parser.add_argument("--out", required=True, help="report directory")
+    parser.add_argument("--out", help="report directory: metrics.json, report.md, plots, errors.csv (default: the "
+                        "metrics are printed and no file is written; --loso, --long-articles and --few-shot need it)")
     add_corpus_arguments(parser)
     protocol = parser.add_mutually_exclusive_group()
     protocol.add_argument("--loso", action="store_true",
@@ -72,6 +73,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from . import protocols
 
     corpus = {name: getattr(args, name) for name in CORPUS_OPTIONS if getattr(args, name) is not None}
+    writes = [name for name in ("loso", "long_articles", "few_shot") if getattr(args, name)]
+    if writes and not args.out:
+        raise UserError(f"--{writes[0].replace('_', '-')} writes its report: give --out DIR")
     if args.loso:
         if args.model:
             raise UserError("--loso runs the baseline on every outlet; for a transformer, train with "
@@ -105,13 +109,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
         _print(protocols.evaluate_file(args.data, model, args.out, label_map=args.label_map,
                                        baseline_data=args.baseline_data, baseline=args.baseline,
                                        batch_size=args.batch_size, **corpus))
-    print(f"report written to {Path(args.out) / 'report.md'}")
+    if args.out:
+        print(f"report written to {Path(args.out) / 'report.md'}")
     return 0
 
 
 def _print(metrics: dict) -> None:
+    """The scores of each label, then one line of the whole: the model's macro-F1 beside the baseline's."""
+    model = metrics["model"]
+    width = max(len("label"), *map(len, model["per_label"]))
+    print(f"{'label':<{width}}  precision  recall      F1  support")
+    for label, row in model["per_label"].items():
+        print(f"{label:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:6.4f}  {row['support']:7d}")
     data = metrics["data"]
-    line = f"{data['articles']} articles: model macro-F1 {metrics['model']['macro_f1']:.4f}"
+    scores = " · ".join(f"{name.replace('_f1', '-F1').replace('_', ' ')} {model[name]:.4f}"
+                        for name in ("accuracy", "subset_accuracy", "micro_f1") if name in model)
+    line = f"{data['articles']} articles: model macro-F1 {model['macro_f1']:.4f} ({scores})"
     if "baseline" in metrics:
         line += f" | TF-IDF baseline {metrics['baseline']['macro_f1']:.4f}"
     if "duplicates" in data:

@@ -32,7 +32,7 @@ from .errors import UserError
 # output file whose last line is anything else is not ours to cut.
 RECORD_START = b'{"id": '
 INPUT_FORMS = ("articles are read from JSONL files (one {\"id\", \"text\", \"title\"} object a line), CSV or TSV "
-               "files (.csv, .tsv: a header with id, text and optionally title) or directories of .txt files")
+               "files (.csv, .tsv: a header with text and optionally id and title) or directories of .txt files")
 TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 # Labels per article a single-label model shows when --top-k is not given (the Python API's default is 1).
 CLI_TOP_K = 3
@@ -141,33 +141,51 @@ def _article(record: dict, where: str) -> Article:
     return Article(ident, record["text"], title)  # a text that is not a str: predict says why per article
 
 
-def _table_articles(path: Path) -> Iterator[Article]:
-    """The rows of a CSV / TSV file, read as JSONL lines are: columns id, text and optionally title (others
-    are ignored); a row is named by its line when it has no usable id."""
-    # Articles are long: a field may exceed the csv module's default limit of 128 KiB.
+def table_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line the record starts on, its fields) of each record of a CSV / TSV file, the header first; blank lines
+    are skipped. Quoting is strict: a quote left open is an error naming the line its record starts on, not a
+    field that silently swallows the rest of the file. Fields may be as long as an article (the csv module's
+    default limit is 128 KiB). Shared by `arabic-topics train` (training/corpus.py) and predict."""
     limit = csv.field_size_limit(2**31 - 1)
-    rows = None
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            rows = csv.DictReader(handle, delimiter=TABLE_DELIMITERS[path.suffix.lower()])
-            missing = [column for column in ("id", "text") if column not in (rows.fieldnames or [])]
-            if missing:
-                raise UserError(f"{path}: no {' or '.join(missing)} column in its header; {INPUT_FORMS}")
-            seen = 0
-            for row in rows:
-                seen += 1
-                where = f"{path}:{rows.line_num}"
-                if None in row:
-                    yield Article(where, error="more fields than the header has")
-                    continue
-                # A short row leaves its last columns None: absent, as a missing JSONL key is.
-                yield _article({key: value for key, value in row.items() if value is not None}, where)
+            reader = csv.reader(handle, delimiter=TABLE_DELIMITERS[path.suffix.lower()], strict=True)
+            start = 1
+            try:
+                for fields in reader:
+                    if fields:
+                        yield start, fields
+                    start = reader.line_num + 1
+            except csv.Error as exc:
+                why = str(exc)
+                if why == "unexpected end of data":  # what strict quoting says of a quote still open at the end
+                    why = "a quote opened in the row starting here is never closed"
+                raise UserError(f"{path}:{start}: not {path.suffix[1:].upper()} ({why})") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 (invalid byte at offset {exc.start})") from None
-    except csv.Error as exc:
-        raise UserError(f"{path}:{rows.line_num if rows else 1}: not {path.suffix[1:].upper()} ({exc})") from None
     finally:
         csv.field_size_limit(limit)
+
+
+def _table_articles(path: Path) -> Iterator[Article]:
+    """The rows of a CSV / TSV file, read as JSONL lines are: columns text and optionally id and title (others
+    are ignored). A row is named by its id, else by the line it starts on (a file without an id column: every
+    row), which stays the same on every run, so an interrupted --out run resumes."""
+    records = table_records(path)
+    _, header = next(records, (1, []))
+    if "text" not in header:
+        raise UserError(f"{path}: no text column in its header (columns found: {', '.join(header) or 'none'}); "
+                        f"{INPUT_FORMS}")
+    seen = 0
+    for line, fields in records:
+        seen += 1
+        where = f"{path}:{line}"
+        if len(fields) > len(header):
+            yield Article(where, error="more fields than the header has")
+            continue
+        # A short row leaves its last columns out: absent, as a missing JSONL key is.
+        row = dict(zip(header, fields))
+        yield _article(row if "id" in header else {**row, "id": where}, where)
     if not seen:
         raise UserError(f"{path}: no articles")
 

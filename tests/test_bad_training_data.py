@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from arabic_topics import main
 from model import UserError
 from training.corpus import CorpusError
 from training.train import load_splits, train
@@ -31,8 +32,44 @@ def test_empty_corpus(tmp_path):
 
 def test_a_single_class_cannot_be_trained(tmp_path):
     path = _jsonl(tmp_path / "one.jsonl", _rows(20, labels=("sport",)))
-    with pytest.raises(UserError, match=r"at least two labels; the training split has only \['sport'\]"):
+    with pytest.raises(UserError, match=r"at least two labels; every article is labelled \['sport'\] \(from column "
+                                        r"'label'; --label-column names another\)"):
         load_splits(tiny_config("unused", tmp_path / "m", data=str(path), id_column="id"))
+
+
+def _csv(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+ROWS = "".join(f"مقال رقم {i},{('sport', 'economy')[i % 2]}\n" for i in range(20))
+
+
+@pytest.mark.parametrize("content, message", [
+    ("text,label\nمقال واحد,sport\n",  # 1 article: test would take it
+     "too few articles for the splits asked: test takes 1 of the 1 left, so none remains to train on; give more "
+     "data or a smaller --test-size"),
+    ("text,label\nمقال,sport\nمقال آخر,economy\n",  # 2 articles: test takes 1, dev the other
+     "too few articles for the splits asked: dev takes 1 of the 1 left, so none remains to train on; give more "
+     "data or a smaller --dev-size"),
+    (f"text,label\n{ROWS}\"مقال بلا نهاية,sport\n{ROWS}",  # its quote never closes: the rest is one field
+     "bad.csv:22: not CSV (a quote opened in the row starting here is never closed)"),
+    (f"body,topic\n{ROWS}",
+     "bad.csv: missing column 'text' (--text-column) and missing column 'label' (--label-column); the header has: "
+     "body, topic"),
+    (f"text,section\n{ROWS}", "bad.csv: missing column 'label' (--label-column); the header has: text, section"),
+    ("text,label\n" + "".join(f"مقال رقم {i},sport\n" for i in range(20)),
+     "training needs at least two labels; every article is labelled ['sport'] (from column 'label'; "
+     "--label-column names another)"),
+])
+def test_bad_files_get_one_line_and_exit_2(tmp_path, capsys, content, message):
+    data, out = _csv(tmp_path / "bad.csv", content), tmp_path / "model"
+    code = main(["train", "--data", str(data), "--output-dir", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("arabic-topics:")] == \
+        [f"arabic-topics: error: {message.replace('bad.csv', str(data))}"]
+    assert not out.exists()
 
 
 def test_duplicate_ids_are_refused(tmp_path):

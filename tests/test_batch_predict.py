@@ -1,6 +1,7 @@
 """Batch prediction over a corpus (`predict --out`, model/batch_predict.py): streamed output equals predict,
 shards split a corpus exactly, a killed run finishes on rerun with every id once, bad input is refused in
 one line or recorded per article. The tiny trained model, real ANT articles."""
+import csv
 import json
 import os
 import signal
@@ -270,3 +271,23 @@ def test_the_input_cannot_be_the_output(trained, articles, tmp_path, capsys):
     corpus = write_jsonl(tmp_path / "in.jsonl", articles)
     status, _, errors = run_cli(capsys, "--model", trained, corpus, "--out", corpus)
     assert status == 2 and errors == [f"arabic-topics: error: --out {corpus}: is also an input; name a new file"]
+
+
+def test_a_table_without_an_id_column_names_each_row_by_its_line(classifier, trained, articles, tmp_path, capsys):
+    rows = [{"title": a["title"], "text": " ".join(a["text"].split())} for a in articles[:3]]
+    rows[1]["text"] = rows[1]["text"][:80] + "\n" + rows[1]["text"][80:]  # quoted over lines 3 and 4
+    table = tmp_path / "no-ids.csv"
+    with open(table, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["title", "text"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    ids = [f"{table}:2", f"{table}:3", f"{table}:5"]  # the line each row starts on
+    out = tmp_path / "out.jsonl"
+    status, stdout, _ = run_cli(capsys, "--model", trained, table, "--out", out)
+    assert status == 0 and stdout.strip().endswith("written 3, skipped as already done 0, errors 0")
+    assert records(out) == predicted_in_batches(classifier, [{"id": i, **r} for i, r in zip(ids, rows)], 32,
+                                                top_k=3)
+    status, stdout, _ = run_cli(capsys, "--model", trained, table, "--out", out)  # a rerun finds them done
+    assert status == 0 and stdout.strip().endswith("written 0, skipped as already done 3, errors 0")
+    status, stdout, _ = run_cli(capsys, "--model", trained, "--json", table)  # without --out: the same names
+    assert status == 0 and [json.loads(line)["input"] for line in stdout.splitlines()] == ids

@@ -35,7 +35,7 @@ def test_predict_table_and_json(cli_model):
                 stdin="فاز المنتخب في المباراة\n\nارتفعت أسعار النفط\n").stdout.splitlines()
     results = [json.loads(line) for line in lines]
     assert [r["input"] for r in results] == [str(ARTICLE), "stdin:1", "stdin:3"]
-    assert all(set(r) == {"input", "label", "score", "labels", "scores", "warnings"} for r in results)
+    assert all(set(r) == {"input", "label", "score", "labels", "scores", "low_confidence", "warnings"} for r in results)
 
 
 def test_evaluate_and_baseline_commands(cli_model, tmp_path):
@@ -127,7 +127,8 @@ def test_a_table_file_is_read_by_rows_with_or_without_out(cli_model, tmp_path):
     unreadable = tmp_path / "bad.csv"
     unreadable.write_text("title,body\nx,y\n")
     refused = run("arabic-topics", "predict", "--model", str(cli_model), str(unreadable))
-    assert refused.returncode == 2 and refused.stderr.startswith(f"arabic-topics: error: {unreadable}: no id or text")
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        f"arabic-topics: error: {unreadable}: no text column in its header (columns found: title, body)")
     assert "Traceback" not in refused.stderr
 
 

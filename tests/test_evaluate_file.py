@@ -170,3 +170,21 @@ def test_bad_files_get_one_line_and_exit_2(trained, tmp_path, capsys, rows, mess
     code, out, err = evaluate_cli(capsys, "--model", trained, "--data", data, "--out", tmp_path / "r")
     assert code == 2 and message in err and one_error_line(err), err
     assert not (tmp_path / "r").exists()
+
+
+def test_without_out_the_metrics_are_printed_and_no_file_is_written(trained, tmp_path, capsys, monkeypatch):
+    data = write_csv(tmp_path / "t.csv", ant_rows())
+    monkeypatch.chdir(tmp_path)
+    code, out, err = evaluate_cli(capsys, "--model", trained, "--data", data)
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+    metrics = evaluate_file(str(data), trained)  # the same scores, as the Python API returns them
+    header, *rows, total = out.splitlines()
+    assert header.split() == ["label", "precision", "recall", "F1", "support"]
+    assert [row.split() for row in rows] == [
+        [label, *(f"{s[k]:.4f}" for k in ("precision", "recall", "f1")), str(s["support"])]
+        for label, s in metrics["model"]["per_label"].items()]
+    assert total.startswith(f"38 articles: model macro-F1 {metrics['model']['macro_f1']:.4f} (accuracy "
+                            f"{metrics['model']['accuracy']:.4f}")
+    code, out, err = evaluate_cli(capsys, "--loso", "--data", data)
+    assert code == 2 and out == "" and one_error_line(err) and "--loso writes its report: give --out DIR" in err

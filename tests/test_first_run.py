@@ -82,11 +82,8 @@ def test_recipe_is_chosen_printed_and_saved(tiny_base, official_files, tmp_path,
     assert all(saved[name] == value for name, value in chosen.items())
     assert saved["freeze_layers"] == 1 and saved["epochs"] == 2 and saved["learning_rate"] == 1e-3
     assert "recipe chosen from the data" in caplog.text and "estimated time" in caplog.text
-    assert metrics["recipe"]["estimate_seconds"] >= 0
     for part in ("dev", "test"):
-        assert 0 <= metrics["baseline"][part]["macro_f1"] <= 1
         assert re.search(rf"{part}: macro-F1 {metrics[part]['macro_f1']:.4f}.* \| TF-IDF baseline", caplog.text)
-    assert metrics["best_epoch"] in (1.0, 2.0)
     assert "TF-IDF" in (out / "README.md").read_text()  # the baseline, or the blend with it
     rerun = parse_args(["--config", str(out / "training_config.yaml")])
     assert all(getattr(rerun, name) == value for name, value in chosen.items())

@@ -112,7 +112,8 @@ class TrainConfig:
         "help": "blend the TF-IDF baseline trained beside the model into it (default: when that gains at least 1 "
                 "dev macro-F1 point; true: always, weight fitted on dev; false: never)"})
     time_budget: float = field(default=20.0, metadata={
-        "help": "minutes the choices left to the data should fit in on this machine (estimated before training)"})
+        "help": "minutes the run may take on this machine: unset choices are fitted into it, and training stops in "
+                "time to end within it (best checkpoint kept)"})
     early_stopping_patience: int = field(default=3, metadata={"help": "evaluations without dev gain; 0 = off"})
     eval_every: Optional[int] = field(default=None, metadata={"help": "steps between dev evaluations "
                                                                      "(default: once per epoch)"})

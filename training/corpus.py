@@ -8,7 +8,6 @@ A malformed file stops the read with its path: silently skipping files would cha
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from datasets import Dataset, Features, List, Value
 
 from model import UserError
+from model.batch_predict import table_records
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json"}
 ANT_TAG = re.compile(r"<(DOCNO|SRC|CAT|TITLE|ABSTRACT|TEXT)>(.*?)</\1>", re.S)
@@ -103,36 +103,58 @@ def _split_label(value) -> str | list[str]:
     return [v.strip() for v in value.split("|") if v.strip()] if "|" in value else value
 
 
-def _table_records(path: Path):
+COLUMN_OPTIONS = {"text": "--text-column", "label": "--label-column"}
+
+
+def _table_records(path: Path, columns: TableColumns):
+    """(line, row, {column: value}) of each article of a table file: the line it starts on, and its row as
+    default ids count them (a JSONL file's line; a CSV / TSV record, the header being row 1). A CSV / TSV header
+    must name the text and label columns, and a JSONL record hold them: the error names the columns found and
+    the options that choose others."""
+    needed = {"text": columns.text, "label": columns.label}
+
+    def check(found, where: str, what: str) -> None:
+        missing = [f"missing column {name!r} ({COLUMN_OPTIONS[role]})" for role, name in needed.items()
+                   if name not in found]
+        if missing:
+            raise CorpusError(f"{where}: {' and '.join(missing)}; {what}: {', '.join(map(str, found)) or 'none'}")
+
     if path.suffix in (".jsonl", ".json"):
         # split on newlines only: str.splitlines() also breaks at U+2028 / U+0085, which JSON text may hold raw
         for n, line in enumerate(_read_text(path).split("\n"), 1):
             if line.strip():
                 try:
-                    yield n, json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise CorpusError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+                if not isinstance(record, dict):
+                    raise CorpusError(f"{path}:{n}: a JSON {type(record).__name__}, not an object")
+                check(record, f"{path}:{n}", "the record has")
+                yield n, n, record
         return
-    delimiter = "\t" if path.suffix == ".tsv" else ","
-    with open(path, encoding="utf-8", newline="") as handle:
-        try:
-            for n, row in enumerate(csv.DictReader(handle, delimiter=delimiter), 2):
-                if None in row:
-                    raise CorpusError(f"{path}:{n}: more fields than the header has")
-                yield n, row
-        except UnicodeDecodeError:
-            raise CorpusError(f"{path}: not UTF-8 text") from None
+    try:
+        records = table_records(path)
+        _, header = next(records, (1, []))
+        check(header, str(path), "the header has")
+        for row, (n, fields) in enumerate(records, 2):
+            if len(fields) > len(header):
+                raise CorpusError(f"{path}:{n}: more fields than the header has")
+            yield n, row, dict(zip(header, fields))
+    except CorpusError:
+        raise
+    except UserError as exc:  # from the CSV / TSV reader: a quote never closed, not UTF-8
+        raise CorpusError(str(exc)) from None
 
 
 def read_table(path: Path, columns: TableColumns = TableColumns()) -> Dataset:
     path = Path(path)
     rows = []
-    for n, record in _table_records(path):
+    for n, row, record in _table_records(path, columns):
         for needed in (columns.text, columns.label):
             if record.get(needed) in (None, ""):
-                raise CorpusError(f"{path}:{n}: missing column {needed!r}")
+                raise CorpusError(f"{path}:{n}: empty {needed!r}")
         rows.append({
-            "id": str(record[columns.id]) if columns.id else f"{path.stem}-{n}",
+            "id": str(record[columns.id]) if columns.id else f"{path.stem}-{row}",
             "text": str(record[columns.text]),
             # a table's "title" column is read unless another one is named: titles carry much of the topic
             "title": str(record.get(columns.title or "title") or ""),

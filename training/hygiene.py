@@ -110,14 +110,19 @@ def check_unique_ids(data: Dataset, where) -> None:
                         f"(e.g. {repeated[0]!r}, {counts[repeated[0]]} times); ids must be unique")
 
 
-def check_labels(splits) -> None:
+def check_labels(splits, label_column: str | None = None) -> None:
     """Training needs two labels; a dev/test label that training never sees cannot be predicted, so it is
-    logged and counted (those articles are left out of the dev/test scores during training)."""
+    logged and counted (those articles are left out of the dev/test scores during training). `label_column`:
+    the table column the labels came from, named when every article carries the same one."""
     def flat(labels):
         return {x for lab in labels for x in (lab if isinstance(lab, list) else [lab])}
 
     seen = flat(splits["train"]["label"])
     if len(seen) < 2 and not isinstance(splits["train"][0]["label"], list):
+        everywhere = set().union(*(flat(part["label"]) for part in splits.values()))
+        if len(everywhere) < 2:
+            column = f" (from column {label_column!r}; --label-column names another)" if label_column else ""
+            raise UserError(f"training needs at least two labels; every article is labelled {sorted(seen)}{column}")
         raise UserError(f"training needs at least two labels; the training split has only {sorted(seen)}")
     for name in ("dev", "test"):
         unseen = flat(splits[name]["label"]) - seen
@@ -222,12 +227,16 @@ def format_report(report: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------- splits
-def split_indices(indices: np.ndarray, labels, size: float | int, seed: int):
+def split_indices(indices: np.ndarray, labels, size: float | int, seed: int, part: str = "test"):
     """Split `indices` into (rest, taken), `size` being a fraction or a count of the taken part, stratified on
-    the label (or label combination) when every stratum can be represented, else plain random."""
+    the label (or label combination) when every stratum can be represented, else plain random. A split that
+    would leave nothing to train on is refused, naming `part` (test or dev) and its option."""
     n_taken = size if isinstance(size, int) else int(np.ceil(size * len(indices)))
     if n_taken <= 0:
         return indices, indices[:0]
+    if n_taken >= len(indices):
+        raise UserError(f"too few articles for the splits asked: {part} takes {n_taken} of the {len(indices)} "
+                        f"left, so none remains to train on; give more data or a smaller --{part}-size")
     keys = [_label_key(labels[i]) for i in indices]
     counts = Counter(keys)
     stratifiable = min(counts.values()) >= 2 and len(counts) <= min(n_taken, len(indices) - n_taken)
@@ -239,10 +248,12 @@ def random_split(data: Dataset, dev_size: float = 0.1, test_size: float = 0.1, s
                  test_ids: list[str] | None = None) -> DatasetDict:
     """Stratified, seeded train/dev/test split. `test_ids` (an annotated test set committed with a recipe) go to
     test on top of the random part, so one model can be scored on both without having trained on either."""
+    if dev_size + test_size >= 1:
+        raise UserError(f"--dev-size {dev_size:g} and --test-size {test_size:g} leave nothing to train on")
     labels = data["label"]
     fixed = _fixed_test(data, test_ids or [])
     rest, test = split_indices(np.flatnonzero(~fixed), labels, test_size, seed)
-    train, dev = split_indices(rest, labels, dev_size / (1 - test_size), seed)
+    train, dev = split_indices(rest, labels, dev_size / (1 - test_size), seed, "dev")
     return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
                        test=data.select(sorted([*test, *np.flatnonzero(fixed)])))
 
@@ -259,7 +270,7 @@ def _fixed_test(data: Dataset, test_ids: list[str]) -> np.ndarray:
 def ids_split(data: Dataset, test_ids: list[str], dev_size: float = 0.1, seed: int = 0) -> DatasetDict:
     """A fixed test split given by article ids (committed with the recipe); dev is stratified from the rest."""
     is_test = _fixed_test(data, test_ids)
-    train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed)
+    train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed, "dev")
     return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
                        test=data.select(np.flatnonzero(is_test)))
 
@@ -273,6 +284,6 @@ def source_split(data: Dataset, test_sources: list[str], dev_size: float = 0.1, 
         raise UserError(f"test sources not in the corpus: {', '.join(sorted(missing))} "
                         f"(sources: {', '.join(sorted(present))})")
     is_test = np.array([s.lower() in wanted for s in data["source"]])
-    train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed)
+    train, dev = split_indices(np.flatnonzero(~is_test), data["label"], dev_size, seed, "dev")
     return DatasetDict(train=data.select(sorted(train)), dev=data.select(sorted(dev)),
                        test=data.select(np.flatnonzero(is_test)))

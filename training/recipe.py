@@ -12,7 +12,9 @@ converges on a CPU within minutes, measured on the recipe-check suite (docs/reci
 
 Each unset field is resolved here, the choice and its reason printed with a time estimate measured on this
 machine, and the resolved config is what training_config.yaml keeps, so a rerun with `--config` of it repeats
-the run exactly. Fields the user set are never changed.
+the run exactly. Fields the user set are never changed. The plan is cut to fit --time-budget (`choose`), and
+the run says which budget the preferred one would need; the deadline in training/train.py holds the budget
+when the estimate is wrong or the settings given do not fit it.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import logging
 import math
 import time
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -35,6 +38,9 @@ LENGTH_QUANTILE = 0.95  # max length covers this share of the training articles 
 LENGTH_STEP, MIN_LENGTH, MAX_LENGTH = 32, 64, 256
 IMBALANCE = 3.0  # largest / smallest label count from which the loss is weighted
 LEARNING_RATE = {"top": 3e-4, "all": 5e-5}  # a few fresh-headed top layers vs every layer of the encoder
+TIMING_RUNS, TIMING_SECONDS = 10, 1.0  # a layer is timed up to this many times within about this long
+MIN_TRAIN_SAMPLES = 1000  # a budget may cut the training articles, never below this many
+SAMPLE_CUT = 0.8  # share of the training articles each cut keeps
 
 
 @dataclasses.dataclass
@@ -46,15 +52,29 @@ class Estimate:
     steps_per_epoch: int
     dev_seconds: float
     epochs: float
+    final_seconds: float = 0.0  # dev and test scored once more by the model kept
 
     @property
     def total_seconds(self) -> float:
-        return self.trunk_seconds + self.epochs * (self.steps_per_epoch * self.step_seconds + self.dev_seconds)
+        return (self.trunk_seconds + self.epochs * (self.steps_per_epoch * self.step_seconds + self.dev_seconds)
+                + self.final_seconds)
 
     def describe(self) -> str:
         return (f"about {self.total_seconds / 60:.0f} min at most (frozen layers {self.trunk_seconds / 60:.1f} min once, "
                 f"{self.step_seconds:.2f} s/step x {self.steps_per_epoch} steps/epoch x {self.epochs:g} epochs); "
                 "early stopping may end sooner")
+
+
+class Plan(NamedTuple):
+    """What the time budget may cut, where the user left it to the recipe."""
+    freeze_layers: int
+    epochs: float
+    max_length: int
+    train_samples: int
+
+    def describe(self, n_layers: int) -> str:
+        return (f"top {n_layers - self.freeze_layers} of {n_layers} layers, {self.epochs:g} epochs, {self.max_length} "
+                f"tokens, {self.train_samples} training articles")
 
 
 def token_lengths(texts: list[str], tokenizer) -> np.ndarray:
@@ -87,11 +107,13 @@ def time_layer(layer, batch: int, length: int, hidden: int, bf16: bool) -> tuple
         # in training mode for the step: dropout (attention dropout above all) more than doubled a step's time
         layer.train(training)
         run()  # warm-up: first calls allocate and pick kernels
-        best = math.inf
-        for _ in range(2):
+        # the fastest of a few runs: on shared cores one run may wait for a core many times its own length
+        best, runs, spent = math.inf, 0, 0.0
+        while runs < 2 or (runs < TIMING_RUNS and spent < TIMING_SECONDS):
             started = time.perf_counter()
             run()
-            best = min(best, time.perf_counter() - started)
+            took = time.perf_counter() - started
+            best, runs, spent = min(best, took), runs + 1, spent + took
         timings.append(best)
     layer.zero_grad(set_to_none=True)
     layer.train(was_training)
@@ -99,9 +121,10 @@ def time_layer(layer, batch: int, length: int, hidden: int, bf16: bool) -> tuple
 
 
 def estimate(config: TrainConfig, n_layers: int, per_layer: tuple[float, float], n_train: int, n_all: int,
-             n_dev: int, mean_fraction: float) -> Estimate:
+             n_dev: int, mean_fraction: float, n_test: int = 0) -> Estimate:
     """Frozen layers run once over every article (sorted by length, so at their mean length); trained layers
-    three passes' worth per step at the batch's padded length; dev is read once per epoch."""
+    three passes' worth per step at the batch's padded length; dev is read once per epoch, and dev and test once
+    more at the end."""
     forward, forward_backward = per_layer
     frozen = config.freeze_layers
     trained = n_layers - frozen
@@ -110,12 +133,18 @@ def estimate(config: TrainConfig, n_layers: int, per_layer: tuple[float, float],
     # without a frozen trunk every step also runs the lower layers (and the embeddings' gradient is off on CPU)
     step = trained * forward_backward
     dev = batches(n_dev) * trained * forward * mean_fraction
-    return Estimate(trunk, step, batches(n_train), dev, config.epochs)
+    final = dev + batches(n_test) * trained * forward * mean_fraction
+    return Estimate(trunk, step, batches(n_train), dev, config.epochs, final)
 
 
 def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_all: int, n_dev: int, tokenizer,
-           model, bf16: bool) -> tuple[TrainConfig, dict]:
-    """The config with every unset field resolved, and what was chosen and why (saved in metrics.json)."""
+           model, bf16: bool, n_test: int = 0, spent_seconds: float = 0.0) -> tuple[TrainConfig, dict]:
+    """The config with every unset field resolved, and what was chosen and why (saved in metrics.json). The
+    plan fits what is left of --time-budget after `spent_seconds` (reading the data, the baseline): where the
+    preferred one does not, it is cut, in this order, on the settings the user left unset: the top sixth of
+    the layers trained instead of the top third, fewer epochs (down to MIN_EPOCHS), shorter articles (down to
+    MIN_LENGTH), fewer training articles (down to MIN_TRAIN_SAMPLES). The run's deadline
+    (training/train.py Deadline) holds the budget whatever the estimate."""
     reasons: dict[str, str] = {}
     choices: dict = {}
     n_layers = model.config.num_hidden_layers
@@ -137,53 +166,102 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
     config = dataclasses.replace(config, **choices)
 
     # Batches are padded to their longest article: time a layer at the length most batches reach, and scale
-    # the trunk (run over length-sorted articles) by the mean length.
-    clipped = np.minimum(lengths, config.max_length)
-    length = int(np.quantile(clipped, LENGTH_QUANTILE))
-    mean_fraction = float(clipped.mean() / length)
-    per_layer = time_layer(model.base_model.encoder.layer[-1], config.batch_size, length, model.config.hidden_size,
-                           bf16)
-    budget = config.time_budget * 60
-    # Preference order: train the upper third of the layers, else the upper sixth; the most epochs that fit.
+    # the trunk (run over length-sorted articles) by the mean length. A shorter max length is costed in
+    # proportion (attention makes it cheaper still).
+    timed_length = max(int(np.quantile(np.minimum(lengths, config.max_length), LENGTH_QUANTILE)), 1)
+    per_layer = time_layer(model.base_model.encoder.layer[-1], config.batch_size, timed_length,
+                           model.config.hidden_size, bf16)
+    n_train = len(train_texts)
+
+    def cost(plan: Plan) -> Estimate:
+        clipped = np.minimum(lengths, plan.max_length)
+        length = max(int(np.quantile(clipped, LENGTH_QUANTILE)), 1)
+        trial = dataclasses.replace(config, freeze_layers=plan.freeze_layers, epochs=plan.epochs)
+        return estimate(trial, n_layers, tuple(t * length / timed_length for t in per_layer), plan.train_samples,
+                        n_all - n_train + plan.train_samples, n_dev, float(clipped.mean() / length), n_test)
+
+    # The preferred plan trains the upper third of the layers for about TARGET_STEPS steps on every article;
+    # plans() then cuts one thing more at a time, in the order choose's docstring gives.
     depths = [config.freeze_layers] if config.freeze_layers is not None else \
         sorted({max(n_layers - max(1, round(n_layers / k)), 0) for k in (3, 6)})
-    steps_per_epoch = math.ceil(len(train_texts) / config.batch_size)
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
     wanted_epochs = config.epochs if config.epochs is not None else \
         float(min(max(math.ceil(TARGET_STEPS / steps_per_epoch), MIN_EPOCHS), MAX_EPOCHS))
-    plan = None
-    for frozen in depths:
-        trial = dataclasses.replace(config, freeze_layers=frozen, epochs=wanted_epochs)
-        plan = estimate(trial, n_layers, per_layer, len(train_texts), n_all, n_dev, mean_fraction)
-        if plan.total_seconds <= budget:
+
+    def plans():
+        plan = Plan(depths[0], wanted_epochs, config.max_length, n_train)
+        yield plan
+        for frozen in depths[1:]:
+            yield (plan := plan._replace(freeze_layers=frozen))
+        while config.epochs is None and plan.epochs > MIN_EPOCHS:
+            yield (plan := plan._replace(epochs=plan.epochs - 1))
+        while "max_length" in choices and plan.max_length - LENGTH_STEP >= MIN_LENGTH:
+            yield (plan := plan._replace(max_length=plan.max_length - LENGTH_STEP))
+        while config.max_train_samples is None and plan.train_samples > MIN_TRAIN_SAMPLES:
+            yield (plan := plan._replace(train_samples=max(int(plan.train_samples * SAMPLE_CUT), MIN_TRAIN_SAMPLES)))
+
+    budget = config.time_budget * 60 - spent_seconds
+    preferred = None
+    for plan in plans():
+        cost_of = cost(plan)
+        preferred = preferred or (plan, cost_of)
+        if cost_of.total_seconds <= budget:
             break
-    if config.epochs is None and plan.total_seconds > budget:
-        per_epoch = plan.steps_per_epoch * plan.step_seconds + plan.dev_seconds
-        plan.epochs = float(max(MIN_EPOCHS, math.floor((budget - plan.trunk_seconds) / per_epoch)))
+    frozen = plan.freeze_layers
+    fit = f"to fit {config.time_budget:g} min"
     if config.freeze_layers is None:
         reasons["freeze_layers"] = (f"train the top {n_layers - frozen} of {n_layers} layers on a frozen trunk "
-                                    f"computed once, to fit {config.time_budget:g} min")
+                                    f"computed once, {fit}")
     if config.epochs is None:
-        fit = (f"cut from {wanted_epochs:g} to fit {config.time_budget:g} min" if plan.epochs < wanted_epochs
-               else f"within {MIN_EPOCHS}-{MAX_EPOCHS} and the time budget")
-        reasons["epochs"] = (f"about {TARGET_STEPS} steps at {steps_per_epoch} steps/epoch, {fit}; early stopping "
+        cut = f"cut from {wanted_epochs:g} {fit}" if plan.epochs < wanted_epochs else \
+            f"within {MIN_EPOCHS}-{MAX_EPOCHS} and the time budget"
+        reasons["epochs"] = (f"about {TARGET_STEPS} steps at {steps_per_epoch} steps/epoch, {cut}; early stopping "
                              f"on dev macro-F1 (patience {config.early_stopping_patience}) keeps the best epoch")
-    config = dataclasses.replace(config, freeze_layers=frozen, epochs=plan.epochs)
+    if plan.max_length < config.max_length:
+        reasons["max_length"] += f"; cut to {plan.max_length} {fit}"
+    if plan.train_samples < n_train:
+        reasons["max_train_samples"] = f"{n_train} training articles cut to {plan.train_samples} (stratified) {fit}"
+    config = dataclasses.replace(config, freeze_layers=frozen, epochs=plan.epochs, max_length=plan.max_length,
+                                 max_train_samples=plan.train_samples if plan.train_samples < n_train
+                                 else config.max_train_samples)
     if config.learning_rate is None:
         kind = "top" if config.freeze_layers else "all"
         config = dataclasses.replace(config, learning_rate=LEARNING_RATE[kind])
         reasons["learning_rate"] = ("fresh head and a few top layers" if kind == "top" else "every layer trained")
     check_window_overlap(config)
     chosen = {name: getattr(config, name) for name in reasons}
-    return config, {"chosen": chosen, "reasons": reasons, "estimate_seconds": round(plan.total_seconds),
-                    "estimate": plan.describe(), "time_budget_minutes": config.time_budget}
+    return config, {"chosen": chosen, "reasons": reasons, "estimate_seconds": round(cost_of.total_seconds, 1),
+                    "estimate": cost_of.describe(), "estimate_dev_seconds": cost_of.dev_seconds,
+                    "time_budget_minutes": config.time_budget,
+                    "budget": budget_note(config, plan, cost_of, *preferred, budget, spent_seconds, n_layers)}
+
+
+def budget_note(config: TrainConfig, plan: Plan, cost_of: Estimate, preferred: Plan, preferred_cost: Estimate,
+                budget: float, spent: float, n_layers: int) -> dict:
+    """What the budget did to the plan, in metrics.json and the lines printed before training."""
+    note = {"minutes": config.time_budget, "seconds_before_training": round(spent),
+            "needed_minutes": math.ceil((spent + preferred_cost.total_seconds) / 60), "cut": plan != preferred,
+            "fits": cost_of.total_seconds <= budget, "lines": []}
+    if note["cut"]:
+        note["lines"].append(f"the preferred recipe ({preferred.describe(n_layers)}) would need about "
+                             f"{note['needed_minutes']} min (--time-budget {note['needed_minutes']} runs it); "
+                             f"chose {plan.describe(n_layers)} instead"
+                             + (f" to fit {config.time_budget:g} min" if note["fits"] else ""))
+    if not note["fits"]:
+        note["lines"].append(f"this recipe needs about {math.ceil((spent + cost_of.total_seconds) / 60)} min, over "
+                             f"--time-budget {config.time_budget:g}: training stops in time to end within it, "
+                             "keeping the best checkpoint so far")
+    return note
 
 
 def describe(recipe: dict) -> str:
     """The lines printed before training."""
     if not recipe["reasons"]:
-        return f"recipe: every setting given; estimated {recipe['estimate']}"
+        return "\n".join([f"recipe: every setting given; estimated {recipe['estimate']}",
+                          *(f"  time budget: {line}" for line in recipe["budget"]["lines"])])
     lines = ["recipe chosen from the data and this machine (any option given on the command line wins):"]
     lines += [f"  {name} = {recipe['chosen'][name]:g}  ({why})" if isinstance(recipe["chosen"][name], float)
               else f"  {name} = {recipe['chosen'][name]}  ({why})" for name, why in recipe["reasons"].items()]
     lines.append(f"  estimated time: {recipe['estimate']}")
+    lines += [f"  time budget: {line}" for line in recipe["budget"]["lines"]]
     return "\n".join(lines)

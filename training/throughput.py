@@ -10,9 +10,9 @@ Arms:
 - plain: `transformers.Trainer`, fp32, every parameter trainable (the embedding matrix included), dynamic
   padding with DataCollatorWithPadding: what a user of the library would run without our changes.
 
-Both arms train on the same `steps x batch_size` training articles for `--steps` steps, or until `--budget-s`
-seconds have passed (ours' clock starts before its trunk encoding), then score macro-F1 on the same `--dev-n`
-dev articles. docs/s = steps x batch size / seconds; the headline (and the ratio) counts the trunk encoding.
+Both arms train on the same `steps x batch_size` training articles for `--steps` steps, or as many as end within
+`--budget-s` seconds (train's Deadline; ours' clock starts before its trunk encoding), then score macro-F1 on the
+same `--dev-n` dev articles. docs/s = steps x batch size / seconds; the headline (and the ratio) counts the trunk encoding.
 
 Single-label and multi-label recipes; a partial-label one (annotations, or a label map's `none`) is refused:
 a plain Trainer has no loss that leaves unknown labels out.
@@ -35,15 +35,15 @@ from pathlib import Path
 
 import psutil
 import torch
-from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
 from model import UserError
 from model.atomic import atomic_write_text
 from model.hardware import describe_machine
 
 from .config import TrainConfig, parse_args
-from .train import (TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits, optimisation,
-                    resolve_bf16, resolve_recipe, scorer, topic_settings, trainer_inputs)
+from .train import (Deadline, TopicTrainer, build_model, class_weights, encode_splits, label_set, load_splits,
+                    optimisation, resolve_bf16, resolve_recipe, scorer, topic_settings, trainer_inputs)
 
 PROG = "arabic-topics benchmark-train"
 RATIO_LINE = "training throughput ours / plain: {:.2f}×"
@@ -102,18 +102,6 @@ def prepare(config: TrainConfig, steps: int, dev_n: int) -> Workload:
 
 
 # -------------------------------------------------------------------------------------------- arms
-class StopAtDeadline(TrainerCallback):
-    """Ends training after the step during which the wall clock passed `deadline` (time.perf_counter)."""
-
-    def __init__(self, deadline: float | None):
-        self.deadline = deadline
-        self.reached = False
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.deadline is not None and time.perf_counter() >= self.deadline:
-            self.reached = control.should_training_stop = True
-
-
 def arguments(config: TrainConfig, folder: str, steps: int, bf16: bool, **extra) -> TrainingArguments:
     """train()'s optimisation settings, for `steps` steps with no evaluation or checkpoint in between."""
     return TrainingArguments(
@@ -152,7 +140,7 @@ def run_ours(work: Workload, steps: int, budget_s: float | None) -> dict:
         model, tokenizer, _, base_path = build_model(config, work.labels, work.multi_label)
         before = embedding_fingerprint(model)
         start = time.perf_counter()
-        deadline = StopAtDeadline(start + budget_s if budget_s else None)
+        deadline = Deadline(time.monotonic() + budget_s if budget_s else None)
         # as train() runs it, but any trunk cache goes to an empty folder: every article is encoded here
         inputs = trainer_inputs(model, tokenizer, {"train": work.train}, config.freeze_layers, base_path, use_bf16,
                                 Path(folder) / "trunk-cache" if config.feature_cache else None)
@@ -176,7 +164,7 @@ def run_plain(work: Workload, steps: int, budget_s: float | None) -> dict:
         model, tokenizer, _, _ = build_model(everything, work.labels, work.multi_label)
         before = embedding_fingerprint(model)
         start = time.perf_counter()
-        deadline = StopAtDeadline(start + budget_s if budget_s else None)
+        deadline = Deadline(time.monotonic() + budget_s if budget_s else None)
         trainer = Trainer(model=model, args=arguments(config, folder, steps, bf16=False), train_dataset=work.train,
                           data_collator=DataCollatorWithPadding(tokenizer), callbacks=[deadline])
         trained = trainer.train()

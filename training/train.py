@@ -110,7 +110,7 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         splits[name] = _subsample(splits[name], config.max_eval_samples, config.seed)
     if len(splits["train"]) == 0:
         raise UserError("the split left no training articles; use more data or smaller dev/test sizes")
-    check_labels(splits)
+    check_labels(splits, config.label_column if Path(config.data).is_file() else None)
     if config.pseudo_labels_from:
         teacher = TopicClassifier.from_pretrained(config.pseudo_labels_from)
         splits["train"] = partial_labels.pseudo_label(splits["train"], teacher)
@@ -119,15 +119,21 @@ def load_splits(config: TrainConfig) -> tuple[DatasetDict, dict]:
         "dedup": report,
         "split": {"kind": config.split, "seed": config.seed, "test_sources": config.test_sources,
                   **{name: len(part) for name, part in splits.items()}},
-        "label_counts": {name: _label_counts(part["label"]) for name, part in splits.items()},
-        **({"known_counts": {name: _label_counts(part["known"]) for name, part in splits.items()}}
-           if "known" in splits["train"].column_names else {}),
-        "sources": {name: dict(Counter(part["source"])) for name, part in splits.items()},
+        **split_counts(splits),
         "display_names": mapping.display_names,
     }
     summary.update({f"{name}_file": str(path) for name, path in (("dev", config.dev_data), ("test", config.test_data))
                     if path})
     return splits, summary
+
+
+def split_counts(splits: DatasetDict) -> dict:
+    """What data_summary.json counts per split: articles (under "split"), labels (and known labels), outlets."""
+    counts = {"label_counts": {name: _label_counts(part["label"]) for name, part in splits.items()},
+              "sources": {name: dict(Counter(part["source"])) for name, part in splits.items()}}
+    if "known" in splits["train"].column_names:
+        counts["known_counts"] = {name: _label_counts(part["known"]) for name, part in splits.items()}
+    return counts
 
 
 def _label_counts(labels) -> dict:
@@ -200,16 +206,17 @@ def build_model(config: TrainConfig, labels: list[str], multi_label: bool):
 
 
 def resolve_recipe(config: TrainConfig, splits: DatasetDict, tokenizer, model, prefix: str,
-                   bf16: bool) -> tuple[TrainConfig, dict]:
-    """Fill the settings left unset from the training articles and this machine (training/recipe.py), print
-    the choice with its time estimate, and freeze the model as chosen."""
+                   bf16: bool, spent_seconds: float = 0.0) -> tuple[TrainConfig, dict]:
+    """Fill the settings left unset from the training articles and this machine (training/recipe.py), to fit
+    what `spent_seconds` left of the time budget; print the choice with its time estimate, and freeze the model
+    as chosen."""
     probe = TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix)
     train_part = splits["train"]
     titles = train_part["title"] if config.use_title else [None] * len(train_part)
     texts = [prepare_text(t, ti, probe) for t, ti in zip(train_part["text"], titles)]
     config, chosen = recipe.choose(config, list(train_part["label"]), texts,
                                    sum(len(part) for part in splits.values()), len(splits["dev"]), tokenizer, model,
-                                   bf16)
+                                   bf16, len(splits["test"]), spent_seconds)
     log.info(recipe.describe(chosen))
     freeze(model, config)
     return config, chosen
@@ -374,6 +381,54 @@ class ReadableProgress(ProgressCallback):
         self.training_bar.write(line)
 
 
+def agreed(flag: bool, args) -> bool:
+    """A flag as every process of a distributed run agrees on it (raised if any process raised it), so that
+    all stop after the same step: one stopping alone would leave the others waiting in their next all-reduce."""
+    if args.world_size > 1:
+        tensor = torch.tensor([int(flag)], device=args.device)
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+        return bool(tensor.item())
+    return flag
+
+
+class Deadline(TrainerCallback):
+    """Ends training in time for the run to end by `at` (time.monotonic(); None: never). After each step,
+    training goes on only while one more step and all that follows the last one still fit: the evaluation of
+    the model trained so far (at the epoch's end, or of the part-epoch) and its checkpoint, the best checkpoint
+    loaded back, dev and test scored, the model saved, and `end_seconds` for the rest. Steps, evaluations and
+    checkpoints are timed as training goes (the first evaluation's time is guessed: `dev_seconds`), so the
+    clock holds when the estimate was wrong; the best checkpoint so far is what is kept."""
+
+    def __init__(self, at: float | None, dev_seconds: float = 0.0, test_share: float = 0.0, end_seconds: float = 0.0):
+        self.at, self.dev_seconds, self.test_share, self.end_seconds = at, dev_seconds, test_share, end_seconds
+        self.step_seconds = self.save_seconds = 0.0
+        self.reached = False
+        self._mark = time.monotonic()
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._mark = time.monotonic()
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.dev_seconds = max(self.dev_seconds, (metrics or {}).get("eval_runtime", 0.0))
+        self._mark = time.monotonic()  # a checkpoint saved next is timed from here
+
+    def on_save(self, args, state, control, **kwargs):
+        self.save_seconds = max(self.save_seconds, time.monotonic() - self._mark)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = time.monotonic()
+        self.step_seconds = max(self.step_seconds, now - self._mark)
+        self._mark = now
+        # after the step that stops: up to two evaluations (the epoch's end, then the part-epoch) and their
+        # checkpoints, the best one loaded back, dev and test scored, the model saved
+        finish = (self.step_seconds + (3 + self.test_share) * self.dev_seconds + 4 * self.save_seconds
+                  + self.end_seconds)
+        if agreed(self.at is not None and now + finish >= self.at, args):
+            self.reached = control.should_training_stop = True
+            if args.eval_strategy == "steps":  # at an epoch's end the Trainer evaluates and saves anyway
+                control.should_evaluate = control.should_save = True
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training, after the checkpoint that --resume continues from was written."""
 
@@ -407,10 +462,7 @@ class StopOnInterrupt(TrainerCallback):
         log.warning("interrupt: saving a checkpoint after this step (Ctrl-C again to stop at once)")
 
     def on_step_end(self, args, state, control, **kwargs):
-        if args.world_size > 1:
-            flag = torch.tensor([int(self.interrupted)], device=args.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            self.interrupted = bool(flag.item())
+        self.interrupted = agreed(self.interrupted, args)
         if self.interrupted:
             control.should_save = True
             control.should_training_stop = True
@@ -450,6 +502,7 @@ def check_output_dir(config: TrainConfig, clear: bool = True) -> Path:
 
 
 def train(config: TrainConfig) -> Path:
+    started = time.monotonic()  # --time-budget counts from here
     # One process, or one of several started by torchrun / accelerate launch (docs/distributed-training.md):
     # every process reads the data and trains its share of each batch; the main one alone writes files.
     processes = PartialState(cpu=not torch.cuda.is_available())
@@ -464,7 +517,14 @@ def train(config: TrainConfig) -> Path:
     labels, multi_label, partial = label_set(splits, summary)
     model, tokenizer, prefix, base_path = build_model(config, labels, multi_label)
     use_bf16 = resolve_bf16(config)
-    config, chosen = resolve_recipe(config, splits, tokenizer, model, prefix, use_bf16)
+    # the baseline first, so that the recipe plans what is left of the time budget after it
+    baseline = baseline_beside(splits, labels, multi_label, partial)
+    config, chosen = resolve_recipe(config, splits, tokenizer, model, prefix, use_bf16, time.monotonic() - started)
+    if config.max_train_samples and config.max_train_samples < len(splits["train"]):  # cut to fit the budget
+        splits["train"] = _subsample(splits["train"], config.max_train_samples, config.seed)
+        summary["split"]["train"] = len(splits["train"])
+        summary.update(split_counts(splits))
+        baseline = baseline_beside(splits, labels, multi_label, partial)  # on the same training articles
     settings = topic_settings(config, prefix, multi_label, summary)
     encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
     weights = class_weights(config, encoded["train"], len(labels), multi_label)
@@ -486,7 +546,10 @@ def train(config: TrainConfig) -> Path:
         # all), so DDP's per-step search for unused ones would be wasted work.
         average_tokens_across_devices=False, ddp_find_unused_parameters=False)
     interrupt = StopOnInterrupt()
-    callbacks = [interrupt] + ([EarlyStoppingCallback(config.early_stopping_patience)]
+    budget = config.time_budget * 60
+    deadline = Deadline(started + budget, chosen["estimate_dev_seconds"], len(encoded["test"]) / len(encoded["dev"]),
+                        end_seconds=0.02 * budget)  # the blend's fit, the model card
+    callbacks = [interrupt, deadline] + ([EarlyStoppingCallback(config.early_stopping_patience)]
                                if config.early_stopping_patience else [])
     trainer = TopicTrainer(model=inputs.model, args=args, train_dataset=inputs.data["train"],
                            eval_dataset=inputs.data["dev"], data_collator=inputs.collator,
@@ -500,6 +563,10 @@ def train(config: TrainConfig) -> Path:
         raise TrainingInterrupted(f"interrupted at step {trainer.state.global_step}; checkpoint saved in "
                                   f"{out / 'checkpoints'}; continue with the same command and --resume")
 
+    if deadline.reached:
+        log.warning("time budget: training stopped at step %d of %d to end within --time-budget %g min; the best "
+                    "checkpoint so far is kept", trainer.state.global_step, trainer.state.max_steps,
+                    config.time_budget)
     metrics = {"recipe": chosen, **({"distillation": distilled} if distilled else {})}
     dev_out = trainer.predict(inputs.data["dev"], metric_key_prefix="dev")
     test_out = trainer.predict(inputs.data["test"], metric_key_prefix="test") if len(encoded["test"]) else None
@@ -514,7 +581,7 @@ def train(config: TrainConfig) -> Path:
     metrics["dev"] = _scores(dev_out, multi_label, settings, labels)
     if test_out is not None:
         metrics["test"] = _scores(test_out, multi_label, settings, labels)
-    metrics["baseline"], tfidf, decisions = baseline_beside(splits, labels, multi_label, partial)
+    metrics["baseline"], tfidf, decisions = baseline
     blended = None
     if tfidf is not None and not partial and config.fusion is not False:
         blended = blend_with_tfidf(config, labels, multi_label, tfidf, decisions, dev_out, test_out, settings,
@@ -524,14 +591,20 @@ def train(config: TrainConfig) -> Path:
     # the effective batch is batch_size x processes: a run is only reproduced with the same number of them
     metrics["training"] = {"processes": processes.num_processes, "steps": trainer.state.global_step,
                            "batch_size": config.batch_size * processes.num_processes}
+    metrics["evaluations"] = [{"epoch": e["epoch"], "step": e["step"], "dev_macro_f1": e["eval_macro_f1"]}
+                              for e in trainer.state.log_history if "eval_macro_f1" in e]
+    metrics["time"] = {"budget_seconds": budget, "stopped_by_budget": deadline.reached,
+                       "planned_steps": trainer.state.max_steps}
     model = inputs.trunk.reattach() if inputs.trunk else trainer.model
     classifier = TopicClassifier(model.float(), tokenizer, settings, tfidf=blended)
+    metrics["time"]["elapsed_seconds"] = round(time.monotonic() - started, 1)  # all but the save below
     if processes.is_main_process:
         save_final(out, classifier, config, summary, metrics)
     processes.wait_for_everyone()  # no process returns before the model is in place
     for line in compare_with_baseline(metrics):
         log.info(line) if not line.startswith("warning") else log.warning(line)
-    log.info("model saved to %s", out)
+    log.info("model saved to %s after %.1f min (--time-budget %g)", out, (time.monotonic() - started) / 60,
+             config.time_budget)
     return out
 
 
@@ -597,9 +670,10 @@ def baseline_beside(splits: DatasetDict, labels: list[str], multi_label: bool,
 
 def blend_with_tfidf(config: TrainConfig, labels: list[str], multi_label: bool, tfidf, decisions: dict,
                      dev_out, test_out, settings: TopicSettings, metrics: dict):
-    """Fit the blend of the model with the TF-IDF baseline on dev (training/fusion.py). Adopted, it goes into
-    the settings (and the multi-label thresholds are tuned again for it), the scores become the blend's, and
-    the transformer's own are kept as metrics["transformer_alone"]. Returns the TF-IDF model to save, or None."""
+    """Fit the blend of the model with the TF-IDF baseline on dev, its gain confirmed by cross-validation there
+    (training/fusion.py). Adopted, it goes into the settings (and the multi-label thresholds are tuned again for
+    it), the scores become the blend's, and the transformer's own are kept as metrics["transformer_alone"].
+    Returns the TF-IDF model to save, or None."""
     from model.tfidf import fuse
 
     if not set(labels) <= set(tfidf.labels):
@@ -609,9 +683,9 @@ def blend_with_tfidf(config: TrainConfig, labels: list[str], multi_label: bool, 
     gold = dev_out.label_ids.astype(int)
     result = fusion.fit(dev_out.predictions, scores["dev"], gold, multi_label, config.fusion)
     metrics["fusion"] = result
-    log.info("blend with the TF-IDF model: dev macro-F1 %.4f alone, %.4f blended (weight %.2f, temperature %g): %s",
-             result["alone_dev_macro_f1"], result["dev_macro_f1"], result["weight"], result["temperature"],
-             "adopted" if result["adopted"] else f"not adopted (gain under {fusion.MIN_GAIN * 100:g} point)")
+    log.info("blend with the TF-IDF model: %s; fitted on all of dev, weight %.2f, temperature %g: %s",
+             describe_blend(result), result["weight"], result["temperature"], "adopted" if result["adopted"] else
+             f"not adopted (confirmed gain under {fusion.MIN_GAIN * 100:g} point)")
     if not result["adopted"]:
         return None
     settings.fusion = {"weight": result["weight"], "temperature": result["temperature"]}
@@ -625,6 +699,16 @@ def blend_with_tfidf(config: TrainConfig, labels: list[str], multi_label: bool, 
         if out is not None:
             metrics[name] = _scores(out._replace(predictions=blended[name]), multi_label, settings, labels)
     return tfidf
+
+
+def describe_blend(result: dict) -> str:
+    """The blend's confirmed gain: dev macro-F1, each article decided by what was chosen on the other folds."""
+    checked = result["cross_validated"]
+    if checked is None:
+        return "too few dev articles to confirm a gain"
+    return (f"cross-validated dev macro-F1 {checked['alone']:.4f} alone, {checked['blend']:.4f} blended "
+            f"({100 * result['confirmed_gain']:+.1f} points confirmed over {checked['folds']} folds; "
+            f"{100 * (result['dev_macro_f1'] - result['alone_dev_macro_f1']):+.1f} on the articles that chose it)")
 
 
 def compare_with_baseline(metrics: dict) -> list[str]:
