@@ -105,9 +105,10 @@ def shipped_lines(metrics: dict) -> str:
     shipped = metrics.get("shipped_reading")
     if not shipped:
         return ""
-    names = sorted(k for k, v in shipped["test"].items() if isinstance(v, (int, float)))
+    names = sorted(k for k, v in shipped["test"].items() if isinstance(v, float))
     return f"""## Metrics at the shipped reading
-As `predict` runs it ({shipped['reading']}), {shipped['scored']}:
+As `predict` runs it ({shipped['reading']}), {shipped['scored']} ({shipped['dev']['articles']} dev and
+{shipped['test']['articles']} test articles):
 {markdown_table(("metric", "dev", "test"), [(name, shipped["dev"][name], shipped["test"][name]) for name in names])}
 
 """
