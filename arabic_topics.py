@@ -40,6 +40,10 @@ COMMANDS = {
                         "train the TF-IDF + LinearSVC baseline as a model"),
     "benchmark": Command("eval.benchmark", "run", "add_arguments",
                          "inference speed and accuracy: our default against a plain transformers pipeline"),
+    "serve": Command("model.serve", "run", "add_arguments",
+                     "serve a model over HTTP: a JSON API and a page (needs the serve extra, docs/serving.md)"),
+    "benchmark-serve": Command("eval.serve_benchmark", "run", "add_arguments",
+                               "the server's throughput and latency under concurrent clients against in-process predict"),
 }
 
 
