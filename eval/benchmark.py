@@ -41,7 +41,9 @@ from model.backends import BACKENDS
 from model.classifier import TEACHER_DIR, TOPIC_CONFIG, read_labels
 from model.hardware import describe_machine
 
-from .cli import CORPUS_OPTIONS, add_corpus_arguments
+from training.config import CORPUS_OPTIONS
+
+from .cli import add_corpus_arguments
 from .evaluate import shown_path
 from training.metrics import masked_multi_label_scores, single_label_scores
 

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 from model import UserError
-
-# The corpus options every command that reads a corpus shares with `arabic-topics train` (TrainConfig fields).
-CORPUS_OPTIONS = ("format", "text_column", "title_column", "label_column", "id_column", "source_column")
+from training.config import CORPUS_OPTIONS
 
 
 def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:

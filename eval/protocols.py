@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 from model import TopicClassifier, UserError, default_model_dir, prepare_text
 from model.atomic import atomic_write_text
 from model.card import markdown_table
-from model.classifier import probabilities, topic_scores
+from model.scores import probabilities, topic_scores
 from training.bundle import resolve_model_paths
 from training.config import TrainConfig, read_config_file
 from training.corpus import TableColumns, read_corpus
@@ -28,7 +28,7 @@ from training.partial_labels import label_matrices, read_annotations, read_ids
 from training.train import corpus_columns, load_splits, test_fraction
 
 from model.tfidf import TfidfBaseline, baseline_texts
-from .cli import CORPUS_OPTIONS
+from training.config import CORPUS_OPTIONS
 from .evaluate import evaluate, score, stamp
 
 
@@ -396,7 +396,8 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
     windows' logits. Each window is scored once and every variant aggregates those scores. The windowed
     variant with the best dev macro-F1 is the recommendation (written into the model's topic_config.json with `apply`);
     test figures are reported for all, so the choice is never made on test."""
-    from model.classifier import TOPIC_CONFIG, aggregate_windows
+    from model.classifier import TOPIC_CONFIG
+    from model.scores import aggregate_windows
 
     splits, config = _model_splits(model_dir, data)
     classifier = TopicClassifier.from_pretrained(model_dir)

@@ -40,9 +40,10 @@ import numpy as np
 from model import TopicClassifier, UserError, default_model_dir
 from model.atomic import atomic_write_text
 from model.hardware import describe_machine
+from training.config import CORPUS_OPTIONS
 
 from .benchmark import read_documents
-from .cli import CORPUS_OPTIONS, add_corpus_arguments
+from .cli import add_corpus_arguments
 from .evaluate import shown_path
 
 STARTUP_TIMEOUT = 600  # seconds for the server to load its model (a first run may build an ONNX export)

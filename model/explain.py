@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .classifier import probabilities
+from .scores import probabilities
 from .errors import UserError
 from .inputs import input_error
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from model import TopicClassifier, UserError
-from model.classifier import probabilities
+from model.scores import probabilities
 from model.explain import split_sentences
 from training.corpus import read_corpus
 

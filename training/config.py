@@ -20,6 +20,8 @@ from model import UserError
 from .bundle import resolve_model_paths
 
 
+# How a corpus file is read: the TrainConfig fields that evaluate and benchmark also take for their --data.
+CORPUS_OPTIONS = ("format", "text_column", "title_column", "label_column", "id_column", "source_column")
 QUICK_RUN = {"max_train_samples": 2000, "max_eval_samples": 1000, "epochs": 2.0, "max_length": 128}
 
 

@@ -33,7 +33,7 @@ from .metrics import (masked_multi_label_scores, multi_label_scores, single_labe
                           tune_thresholds)
 from model import NormalizerConfig, TopicClassifier, TopicSettings, UserError, prepare_text
 from model.bases import resolve_base
-from model.classifier import probabilities
+from model.scores import probabilities
 from model.quiet import head_restored_after
 from model.hardware import bf16_available, default_device
 
