@@ -207,3 +207,13 @@ def test_an_onnx_export_takes_its_second_model_along(with_second, tmp_path, monk
     exported = TopicClassifier.from_pretrained(out)
     assert (out / "second" / "config.json").is_file()
     assert exported.predict(SHORT)[0]["labels"] == clf.predict(SHORT)[0]["labels"]
+
+
+def test_a_label_added_to_a_model_with_a_second_model_is_read_by_the_model_alone(with_second):
+    """The second model has no row for a label added later: the grown model reads every text itself."""
+    from training.add_label import add_label
+
+    clf = TopicClassifier.from_pretrained(with_second, backend="fp32")
+    grown = add_label(clf, "health", np.zeros(clf.head_layer().in_features, dtype=np.float32), 0.0)
+    assert grown.labels[-1] == "health" and grown.settings.second_model == ""
+    assert len(grown.predict(SHORT)[0]["scores"]) == len(grown.labels)  # no second model with other labels
