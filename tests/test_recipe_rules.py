@@ -1,8 +1,10 @@
 """Each rule of the recipe picker that docs/usage.md states, on the tiny BERT and the real ANT sample, each
 test failing when its rule breaks: the time budget (the plan cut to fit, the wall clock held, the best
-checkpoint saved), class weights from 3:1, early stopping and its patience, the blend adopted on a gain
+checkpoint saved), short texts trained deeper at a learning rate
+following the layers trained, class weights from 3:1, early stopping and its patience, the blend adopted on a gain
 confirmed by cross-validation."""
 import dataclasses
+import functools
 import json
 import time
 
@@ -100,8 +102,39 @@ def test_the_recipe_cuts_its_plan_to_fit_the_budget_and_says_what_it_would_need(
     assert (given_config.freeze_layers, given_config.epochs, given_config.max_length,
             given_config.max_train_samples) == (4, 15, 96, 10**6)
     assert not given["budget"]["cut"] and "training stops in time" in recipe.describe(given)
-    # every layer trained: the learning rate of a full fine-tune
-    assert picker(time_budget=10_000.0, freeze_layers=0)[0].learning_rate == 5e-5
+    # every layer trained: the learning rate in inverse proportion to the layers trained (a third: 3e-4)
+    assert picker(time_budget=10_000.0, freeze_layers=0)[0].learning_rate == pytest.approx(1e-4)
+
+
+def test_short_texts_train_deeper_where_the_budget_gives_it_enough_steps(picker, monkeypatch):
+    """Titles (95 % within 64 tokens): every layer trained while DEEP_MIN_STEPS steps of it fit the budget, then
+    the top two thirds, then the plan of long texts (the top third); the learning rate follows the layers
+    trained. The layer timing is fixed, so each plan costs the same in every call."""
+    monkeypatch.setattr(recipe, "time_layer", lambda *args: (0.02, 0.1))  # seconds per layer and batch
+    titles = list(read_corpus(DATA / "ant")["title"]) * 60  # 2,280 titles
+    # batches of 8: 285 steps per epoch, so about 2,500 steps are 9 epochs and 1,500 steps 6
+    choose = functools.partial(picker, labels=list(read_corpus(DATA / "ant")["label"]) * 60, texts=titles,
+                               batch_size=8)
+    assert recipe.DEEP_MIN_STEPS == 1500
+
+    def seconds(frozen: int, epochs: float) -> float:
+        return choose(time_budget=10_000.0, freeze_layers=frozen, epochs=epochs)[1]["estimate_seconds"]
+
+    free, chosen = choose(time_budget=10_000.0)
+    assert (free.freeze_layers, free.epochs, free.max_length, free.max_train_samples) == (0, 9, 64, None)
+    assert free.learning_rate == pytest.approx(1e-4) and not chosen["budget"]["cut"]
+    assert "short texts" in chosen["reasons"]["freeze_layers"]
+    # (frozen layers, epochs that must still fit, learning rate): every layer down to 6 epochs, the top 4 of 6
+    # down to 6, then the top third at its 9 epochs
+    for frozen, epochs, rate in ((0, 6, 1e-4), (2, 6, 1.5e-4), (4, 9, 3e-4)):
+        fits, _ = choose(time_budget=(seconds(frozen, epochs) + 0.1) / 60)
+        assert (fits.freeze_layers, fits.learning_rate) == (frozen, pytest.approx(rate))
+        assert fits.epochs >= epochs and fits.max_length == 64 and fits.max_train_samples is None
+        if frozen < 4:  # a little less: the next, shallower plan
+            cut, _ = choose(time_budget=(seconds(frozen, epochs) - 0.1) / 60)
+            assert cut.freeze_layers > frozen
+    # long texts (the ANT articles) never get the deeper plans, whatever the budget
+    assert picker(time_budget=10_000.0)[0].freeze_layers == 4
 
 
 @pytest.mark.parametrize("largest, weighted", [(30, True), (29, False)])

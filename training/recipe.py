@@ -6,6 +6,9 @@ converges on a CPU within minutes, measured on the recipe-check suite (docs/reci
 - a frozen lower trunk computed once per article (training/frozen_trunk.py) with the upper third of the
   encoder trained at learning rate 3e-4 (a plain full fine-tune at 5e-5 for 3 epochs stayed near chance on 12
   imbalanced classes: the rare labels were never predicted);
+- on short texts (headlines, posts: 95 % within SHORT_TOKENS), where a step is cheap, more of the encoder:
+  every layer, else the top two thirds, where the budget gives that depth at least DEEP_MIN_STEPS steps, at a
+  learning rate scaled down with the number of layers trained (`learning_rate_for`);
 - as many epochs as give about TARGET_STEPS optimiser steps, early stopping on dev macro-F1 keeping the best;
 - a max length from the articles' own token lengths (short posts do not pay for 256 tokens of padding);
 - class weights when the labels are imbalanced.
@@ -37,7 +40,10 @@ MIN_EPOCHS, MAX_EPOCHS = 3, 15
 LENGTH_QUANTILE = 0.95  # max length covers this share of the training articles whole
 LENGTH_STEP, MIN_LENGTH, MAX_LENGTH = 32, 64, 256
 IMBALANCE = 3.0  # largest / smallest label count from which the loss is weighted
-LEARNING_RATE = {"top": 3e-4, "all": 5e-5}  # a few fresh-headed top layers vs every layer of the encoder
+LEARNING_RATE = 3e-4  # the top third of the layers or fewer, on a fresh head (learning_rate_for scales it down)
+SHORT_TOKENS = 64  # 95 % of the training texts within this many tokens: short texts, trained deeper
+DEEP_SHARES = (1.0, 2 / 3)  # of the layers, tried on short texts (in this order) before the top third
+DEEP_MIN_STEPS = 1500  # a deeper plan is kept while the budget gives it this many steps; else one layer less deep
 TIMING_RUNS, TIMING_SECONDS = 10, 1.0  # a layer is timed up to this many times within about this long
 MIN_TRAIN_SAMPLES = 1000  # a budget may cut the training articles, never below this many
 SAMPLE_CUT = 0.8  # share of the training articles each cut keeps
@@ -85,6 +91,13 @@ def length_for(lengths: np.ndarray, model_max: int) -> int:
     wanted = int(np.quantile(lengths, LENGTH_QUANTILE))
     rounded = LENGTH_STEP * math.ceil(wanted / LENGTH_STEP)
     return int(min(max(rounded, MIN_LENGTH), MAX_LENGTH, model_max))
+
+
+def learning_rate_for(trained: int, n_layers: int) -> float:
+    """3e-4 for the top third of the layers or fewer; above that in inverse proportion to the layers trained
+    (every layer of 12: 1e-4, the top 8: 1.5e-4). Chosen on the dev split of the titles corpora
+    (docs/recipe-check.md); 5e-5 for every layer (the former default) had stayed near chance."""
+    return LEARNING_RATE * min(1.0, n_layers / 3 / max(trained, 1))
 
 
 def time_layer(layer, batch: int, length: int, hidden: int, bf16: bool) -> tuple[float, float]:
@@ -141,20 +154,24 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
            model, bf16: bool, n_test: int = 0, spent_seconds: float = 0.0) -> tuple[TrainConfig, dict]:
     """The config with every unset field resolved, and what was chosen and why (saved in metrics.json). The
     plan fits what is left of --time-budget after `spent_seconds` (reading the data, the baseline): where the
-    preferred one does not, it is cut, in this order, on the settings the user left unset: the top sixth of
-    the layers trained instead of the top third, fewer epochs (down to MIN_EPOCHS), shorter articles (down to
-    MIN_LENGTH), fewer training articles (down to MIN_TRAIN_SAMPLES). The run's deadline
-    (training/train.py Deadline) holds the budget whatever the estimate."""
+    preferred one does not, it is cut, in this order, on the settings the user left unset. On short texts
+    (95 % within SHORT_TOKENS) the preferred plan trains every layer: fewer epochs, down to DEEP_MIN_STEPS
+    steps, then the top two thirds of the layers with the same epochs cut, then the plan of longer texts. That
+    one trains the top third; then the top sixth, fewer epochs (down to MIN_EPOCHS), shorter articles (down to
+    MIN_LENGTH), fewer training articles (down to MIN_TRAIN_SAMPLES). The run's deadline (training/train.py
+    Deadline) holds the budget whatever the estimate."""
     reasons: dict[str, str] = {}
     choices: dict = {}
     n_layers = model.config.num_hidden_layers
     model_max = min(getattr(tokenizer, "model_max_length", 512) or 512, model.config.max_position_embeddings - 2)
 
     lengths = token_lengths(train_texts, tokenizer)
+    covered = int(np.quantile(lengths, LENGTH_QUANTILE))  # tokens that 95 % of the training texts fit in
+    short = covered <= SHORT_TOKENS
     if config.max_length is None:
         choices["max_length"] = length_for(lengths, model_max)
         reasons["max_length"] = (f"{LENGTH_QUANTILE:.0%} of training articles fit in "
-                                 f"{int(np.quantile(lengths, LENGTH_QUANTILE))} tokens (median {int(np.median(lengths))})")
+                                 f"{covered} tokens (median {int(np.median(lengths))})")
     multi_label = bool(train_labels) and isinstance(train_labels[0], list)
     if config.class_weights is None:
         counts = Counter(train_labels) if not multi_label else Counter()
@@ -180,15 +197,24 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
         return estimate(trial, n_layers, tuple(t * length / timed_length for t in per_layer), plan.train_samples,
                         n_all - n_train + plan.train_samples, n_dev, float(clipped.mean() / length), n_test)
 
-    # The preferred plan trains the upper third of the layers for about TARGET_STEPS steps on every article;
-    # plans() then cuts one thing more at a time, in the order choose's docstring gives.
+    # The preferred plan trains about TARGET_STEPS steps on every article: every layer on short texts, the upper
+    # third otherwise; plans() then cuts one thing more at a time, in the order choose's docstring gives.
+    frozen_for = lambda share: max(n_layers - max(1, round(n_layers * share)), 0)  # noqa: E731
+    deep = [] if config.freeze_layers is not None or not short else \
+        sorted({frozen_for(share) for share in DEEP_SHARES} - {frozen_for(1 / 3)})
     depths = [config.freeze_layers] if config.freeze_layers is not None else \
-        sorted({max(n_layers - max(1, round(n_layers / k)), 0) for k in (3, 6)})
+        sorted({frozen_for(share) for share in (1 / 3, 1 / 6)})
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     wanted_epochs = config.epochs if config.epochs is not None else \
         float(min(max(math.ceil(TARGET_STEPS / steps_per_epoch), MIN_EPOCHS), MAX_EPOCHS))
+    deep_epochs = float(min(max(math.ceil(DEEP_MIN_STEPS / steps_per_epoch), MIN_EPOCHS), wanted_epochs))
 
     def plans():
+        for frozen in deep:  # short texts: the deepest plan that keeps DEEP_MIN_STEPS steps
+            plan = Plan(frozen, wanted_epochs, config.max_length, n_train)
+            yield plan
+            while config.epochs is None and plan.epochs > deep_epochs:
+                yield (plan := plan._replace(epochs=plan.epochs - 1))
         plan = Plan(depths[0], wanted_epochs, config.max_length, n_train)
         yield plan
         for frozen in depths[1:]:
@@ -210,8 +236,12 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
     frozen = plan.freeze_layers
     fit = f"to fit {config.time_budget:g} min"
     if config.freeze_layers is None:
-        reasons["freeze_layers"] = (f"train the top {n_layers - frozen} of {n_layers} layers on a frozen trunk "
-                                    f"computed once, {fit}")
+        trained = f"every layer of {n_layers}" if not frozen else \
+            f"the top {n_layers - frozen} of {n_layers} layers on a frozen trunk computed once"
+        reasons["freeze_layers"] = f"train {trained}, {fit}" + (
+            f"; short texts ({LENGTH_QUANTILE:.0%} within {SHORT_TOKENS} tokens): the deepest of "
+            f"{', '.join(str(n_layers - d) for d in [*deep, depths[0]])} trained layers with {deep_epochs:g}+ "
+            f"epochs ({DEEP_MIN_STEPS}+ steps) within the budget" if deep else "")
     if config.epochs is None:
         cut = f"cut from {wanted_epochs:g} {fit}" if plan.epochs < wanted_epochs else \
             f"within {MIN_EPOCHS}-{MAX_EPOCHS} and the time budget"
@@ -225,9 +255,10 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
                                  max_train_samples=plan.train_samples if plan.train_samples < n_train
                                  else config.max_train_samples)
     if config.learning_rate is None:
-        kind = "top" if config.freeze_layers else "all"
-        config = dataclasses.replace(config, learning_rate=LEARNING_RATE[kind])
-        reasons["learning_rate"] = ("fresh head and a few top layers" if kind == "top" else "every layer trained")
+        trained = n_layers - (config.freeze_layers or 0)
+        config = dataclasses.replace(config, learning_rate=learning_rate_for(trained, n_layers))
+        reasons["learning_rate"] = (f"{LEARNING_RATE:g} for the top third of the layers or fewer, in inverse "
+                                    f"proportion above: {trained} of {n_layers} trained")
     check_window_overlap(config)
     chosen = {name: getattr(config, name) for name in reasons}
     return config, {"chosen": chosen, "reasons": reasons, "estimate_seconds": round(cost_of.total_seconds, 1),

@@ -2,6 +2,10 @@
 table that `arabic-topics train --data FILE` reads with no other option.
 
     python docs/reports/recipe-check/make_corpora.py ../shared/datasets runs/recipe-check/data
+
+Besides the suite's first corpora (1-6) it writes one corpus of each shape docs/recipe-check.md lists: short
+posts in 10 classes (7), long articles with fuzzy classes (8), a few hundred rows (9), tens of thousands (10).
+Lengths are counted with e5-small's tokenizer on the text the encoder reads ("passage: " + title + body).
 """
 import csv
 import json
@@ -64,3 +68,37 @@ for record in first_copies(ant, annotated):
     known = annotated[record["id"]]
     psd.append({**record, "label": sorted(lab for lab, v in known.items() if v)})
 write("psd1200.jsonl", psd)
+
+
+# The shapes. Token lengths as the encoder reads them (the prefix and title included).
+from transformers import AutoTokenizer  # noqa: E402
+
+from model.offline_e5 import ensure_built  # noqa: E402
+
+tokenizer = AutoTokenizer.from_pretrained(ensure_built())
+
+
+def tokens(texts: list[str]) -> list[int]:
+    return [len(ids) for ids in tokenizer(["passage: " + t for t in texts], add_special_tokens=True)["input_ids"]]
+
+
+# 7. Short posts in 10 classes: 6,000 JawharaFM titles and 4,000 ANT titles, each at most 40 tokens, labelled
+# with the union of the two outlets' sections (sport, economy, culture, technology and internationalNews are
+# shared names): 10 classes, imbalanced, two ways of filing international news.
+def short_titles(rows: list[dict]) -> list[dict]:
+    rows = [{**r, "text": r["title"], "title": ""} for r in rows if r["title"].strip()]
+    return [r for r, n in zip(rows, tokens([r["text"] for r in rows])) if n <= 40]
+
+
+write("titles10.csv", sample(sample(short_titles(jawhara), 6000, seed=7) + sample(short_titles(ant_rows), 4000, seed=7),
+                             10_000, seed=7))
+# 8. Long articles with fuzzy classes: 6,000 ANT articles of 400 tokens or more, 6 sections (internationalNews
+# and middleEast are filed differently by the five outlets).
+long_rows = [r for r, n in zip(ant_rows, tokens([f"{r['title']}\n{r['text']}" for r in ant_rows])) if n >= 400]
+write("ant-long-6000.jsonl", sample(long_rows, 6000, seed=8))
+# 9. A few hundred rows: 600 ANT articles (6 sections) to train and tune on, scored on 1,000 other ANT articles.
+few = sample(ant_rows, 1600, seed=9)
+write("ant-600.jsonl", few[:600])
+write("ant-600-test.jsonl", few[600:])
+# 10. Tens of thousands: every deduplicated ANT article, 6 sections.
+write("ant-all.jsonl", ant_rows)
