@@ -146,7 +146,7 @@ def add_baseline_arguments(parser: argparse.ArgumentParser) -> None:
 def run_baseline(args: argparse.Namespace) -> int:
     """Train the TF-IDF baseline as a model of its own, save it (no pickle) and report on the test split."""
     from training.config import TrainConfig
-    from training.train import load_splits
+    from training.data import load_splits
 
     from model.tfidf import TfidfBaseline, baseline_texts
     from .evaluate import evaluate

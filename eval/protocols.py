@@ -25,7 +25,7 @@ from training.config import TrainConfig, read_config_file
 from training.corpus import TableColumns, read_corpus
 from training.hygiene import LabelMapping, body_groups, body_key, clean, source_split
 from training.partial_labels import label_matrices, read_annotations, read_ids
-from training.train import corpus_columns, load_splits, test_fraction
+from training.data import corpus_columns, load_splits, test_fraction
 
 from model.tfidf import TfidfBaseline, baseline_texts
 from training.config import CORPUS_OPTIONS

@@ -385,7 +385,8 @@ class TopicClassifier:
             second[np.flatnonzero(~short)[topic[:, -1] - topic[:, -2] < s.second_model_margin]] = True
         if second.any():
             reader, picked = self.second_reader(), np.flatnonzero(second)
-            scores[picked] = reader._logits([texts[n] for n in picked], [titles[n] for n in picked], batch_size)[0] \
+            logits = reader._logits([texts[n] for n in picked], [titles[n] for n in picked], batch_size)[0]
+            scores[picked] = logits[:, [reader.labels.index(label) for label in self.labels]] \
                 + self._second_offset(reader)
         if self.tfidf is not None:
             from .tfidf import fuse, texts_with_titles
@@ -401,10 +402,9 @@ class TopicClassifier:
             if self.source is None:
                 raise UserError("this model hands some texts to a second model, but was not loaded from its "
                                 "directory (use TopicClassifier.from_pretrained)")
-            reader = TopicClassifier.from_pretrained(self.source / self.settings.second_model, backend=self.backend)
-            if reader.labels != self.labels:
-                raise UserError(f"{self.source / self.settings.second_model}: its labels differ from the model's")
-            self._second = reader
+            path = self.source / self.settings.second_model
+            self._second = load_companion(path, f"second model {path}", labels=self.labels, same_labels=True,
+                                          backend=self.backend)
         return self._second
 
     def _second_offset(self, reader: "TopicClassifier") -> np.ndarray:
@@ -542,3 +542,18 @@ class TopicClassifier:
         fits = label in chosen if label in self.labels else not set(self.settings.topics) & set(chosen)
         return {"label": label, "score": round(float(topic_row[best]), 6), "labels": chosen, "scores": scores,
                 "low_confidence": not fits}
+
+
+def load_companion(path, role: str, *, multi_label: bool | None = None, labels: Sequence[str] | None = None,
+                   same_labels: bool = False, backend: str | None = None) -> TopicClassifier:
+    """A model another one leans on (a teacher for distillation or pseudo-labels, a second model), loaded and
+    checked: multi-label or not as asked, holding every one of `labels` and, with `same_labels`, no other.
+    `role` names it in each one-line error."""
+    model = TopicClassifier.from_pretrained(path, backend=backend)
+    kinds = {True: "multi-label", False: "single-label"}
+    if multi_label is not None and model.settings.multi_label != multi_label:
+        raise UserError(f"{role}: a {kinds[model.settings.multi_label]} model cannot serve a {kinds[multi_label]} one")
+    if labels is not None and (set(labels) - set(model.labels) or same_labels and set(model.labels) != set(labels)):
+        raise UserError(f"{role}: its labels ({', '.join(model.labels)}) are not the labels wanted "
+                        f"({', '.join(labels)})")
+    return model

@@ -8,7 +8,8 @@ import pytest
 from arabic_topics import main
 from model import UserError
 from training.corpus import CorpusError
-from training.train import load_splits, train
+from training.data import load_splits
+from training.train import train
 
 from .conftest import tiny_config
 

@@ -9,7 +9,8 @@ import torch
 from .conftest import DATA, RECIPE_MAP, tiny_config
 from model import TopicClassifier, UserError
 from training import distillation
-from training.train import TopicTrainer, train
+from training.loop import TopicTrainer
+from training.train import train
 
 
 def test_single_label_targets_are_the_weighted_mix_of_gold_and_teacher():
@@ -73,7 +74,7 @@ def test_a_partial_multi_label_student_learns_from_a_multi_label_teacher(partial
 
 
 def test_bad_distillation_settings_are_refused_in_one_line(trained, partial_model, tiny_base, tmp_path):
-    with pytest.raises(UserError, match="multi-label teacher cannot teach a single-label model"):
+    with pytest.raises(UserError, match="a multi-label model cannot serve a single-label one"):
         train(tiny_config(tiny_base, tmp_path / "a", distill_from=str(partial_model)))
     with pytest.raises(UserError, match="--distill-weight must be between 0 and 1"):
         tiny_config(tiny_base, tmp_path / "b", distill_from=str(trained), distill_weight=1.5)

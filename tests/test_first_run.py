@@ -13,7 +13,8 @@ from model import UserError
 from training.config import TrainConfig, parse_args
 from training.corpus import read_corpus
 from training.recipe import length_for
-from training.train import load_splits, train
+from training.data import load_splits
+from training.train import train
 
 from .conftest import DATA, tiny_config
 

@@ -10,7 +10,7 @@ from model import TopicClassifier
 from training import partial_labels
 from training.corpus import TableColumns, read_table
 from training.hygiene import LabelMapping
-from training.train import TopicTrainer
+from training.loop import TopicTrainer
 
 from .conftest import DATA, RECIPE_MAP
 
@@ -89,7 +89,7 @@ def test_pseudo_labels_fill_only_unknown_labels(partial_model, half_annotated):
 
 def test_evaluation_trains_the_baseline_only_on_fully_labelled_articles(partial_model, tmp_path):
     from eval.protocols import model_split
-    from training.train import load_splits
+    from training.data import load_splits
     from eval.protocols import training_config
 
     metrics = model_split(partial_model, str(DATA / "psd.jsonl"), tmp_path / "report")

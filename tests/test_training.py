@@ -12,7 +12,8 @@ from training import train as train_module
 from training.config import TrainConfig, parse_args
 from training.corpus import read_corpus
 from training.metrics import single_label_scores
-from training.train import build_model, load_splits, train
+from training.data import load_splits
+from training.train import build_model, train
 
 from .conftest import DATA, tiny_config
 
@@ -118,7 +119,7 @@ def test_freezing_embeddings_and_lower_layers(tiny_base, tmp_path):
 
 
 def test_class_weights_follow_inverse_frequency(tmp_path):
-    from training.train import class_weights
+    from training.loop import class_weights
 
     config = TrainConfig(data="x", class_weights=True)
     weights = class_weights(config, {"labels": [0] * 6 + [1] * 2 + [2] * 2}, 3, multi_label=False)

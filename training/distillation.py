@@ -15,22 +15,15 @@ from __future__ import annotations
 import datasets
 import numpy as np
 
-from model import TopicClassifier, UserError
+from model.classifier import load_companion
 
 
 def teacher_probabilities(teacher_dir: str, data: datasets.Dataset, labels: list[str], multi_label: bool,
                           use_title: bool) -> np.ndarray:
     """The teacher's probabilities for every article of `data`, columns in the order of `labels`."""
-    teacher = TopicClassifier.from_pretrained(teacher_dir)
-    if teacher.settings.multi_label != multi_label:
-        kinds = {True: "multi-label", False: "single-label"}
-        raise UserError(f"--distill-from {teacher_dir}: a {kinds[teacher.settings.multi_label]} teacher cannot "
-                        f"teach a {kinds[multi_label]} model")
-    missing = sorted(set(labels) - set(teacher.labels))
     # a single-label teacher's probabilities sum to 1 over its own labels, so they must be the student's labels
-    if missing or (not multi_label and set(teacher.labels) != set(labels)):
-        raise UserError(f"--distill-from {teacher_dir}: its labels ({', '.join(teacher.labels)}) are not the "
-                        f"training labels ({', '.join(labels)})")
+    teacher = load_companion(teacher_dir, f"--distill-from {teacher_dir}", multi_label=multi_label, labels=labels,
+                             same_labels=not multi_label)
     titles = list(data["title"]) if use_title else None
     probs = teacher.predict_proba(list(data["text"]), titles)
     return probs[:, [teacher.labels.index(label) for label in labels]]

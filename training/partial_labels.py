@@ -100,8 +100,6 @@ def label_matrices(labels_column, known_column, labels: list[str]):
 def pseudo_label(data: Dataset, teacher) -> Dataset:
     """Fill the unknown labels of each article with a multi-label teacher's decisions (its tuned thresholds);
     known labels are never overwritten."""
-    if not teacher.settings.multi_label:
-        raise UserError("--pseudo-labels-from needs a multi-label teacher model")
     probs = teacher.predict_proba(list(data["text"]), list(data["title"]))
     thresholds = teacher.settings.threshold_vector(teacher.labels)
     labels, known = [], []

@@ -16,7 +16,7 @@ converges on a CPU within minutes, measured on the recipe-check suite (docs/reci
 Each unset field is resolved here, the choice and its reason printed with a time estimate measured on this
 machine, and the resolved config is what training_config.yaml keeps, so a rerun with `--config` of it repeats
 the run exactly. Fields the user set are never changed. The plan is cut to fit --time-budget (`choose`), and
-the run says which budget the preferred one would need; the deadline in training/train.py holds the budget
+the run says which budget the preferred one would need; the deadline in training/loop.py holds the budget
 when the estimate is wrong or the settings given do not fit it.
 """
 from __future__ import annotations
@@ -158,7 +158,7 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
     (95 % within SHORT_TOKENS) the preferred plan trains every layer: fewer epochs, down to DEEP_MIN_STEPS
     steps, then the top two thirds of the layers with the same epochs cut, then the plan of longer texts. That
     one trains the top third; then the top sixth, fewer epochs (down to MIN_EPOCHS), shorter articles (down to
-    MIN_LENGTH), fewer training articles (down to MIN_TRAIN_SAMPLES). The run's deadline (training/train.py
+    MIN_LENGTH), fewer training articles (down to MIN_TRAIN_SAMPLES). The run's deadline (training/loop.py
     Deadline) holds the budget whatever the estimate."""
     reasons: dict[str, str] = {}
     choices: dict = {}

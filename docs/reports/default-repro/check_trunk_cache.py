@@ -11,7 +11,8 @@ from safetensors import safe_open
 
 from training.config import parse_args
 from training.frozen_trunk import FrozenTrunk, cache_file_for, cache_key
-from training.train import build_model, encode_splits, label_set, load_splits, resolve_bf16, topic_settings
+from training.data import encode_splits, label_set, load_splits, topic_settings
+from training.train import build_model, resolve_bf16
 
 data, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300
 config = parse_args(["--config", "training/recipes/default.yaml", "--data", data, "--max-train-samples", str(n),

@@ -22,7 +22,7 @@ from model.bases import resolve_base
 from model.classifier import TopicSettings, prepare_text
 from model.normalize import NormalizerConfig
 from training.config import parse_args
-from training.train import load_splits
+from training.data import load_splits
 
 LAYERS = (8, 10, 12)
 CS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0)

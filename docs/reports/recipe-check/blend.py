@@ -15,7 +15,7 @@ from model import TopicClassifier
 from model.tfidf import TfidfBaseline, baseline_texts, fuse
 from training import fusion
 from training.config import TrainConfig, read_config_file
-from training.train import load_splits
+from training.data import load_splits
 
 model_dir = Path(sys.argv[1])
 config = TrainConfig(**read_config_file(model_dir / "training_config.yaml"))

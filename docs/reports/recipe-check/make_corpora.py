@@ -95,7 +95,10 @@ write("titles10.csv", sample(sample(short_titles(jawhara), 6000, seed=7) + sampl
 # 8. Long articles with fuzzy classes: 6,000 ANT articles of 400 tokens or more, 6 sections (internationalNews
 # and middleEast are filed differently by the five outlets).
 long_rows = [r for r, n in zip(ant_rows, tokens([f"{r['title']}\n{r['text']}" for r in ant_rows])) if n >= 400]
-write("ant-long-6000.jsonl", sample(long_rows, 6000, seed=8))
+long_rows = sample(long_rows, len(long_rows), seed=8)
+write("ant-long-6000.jsonl", long_rows[:6000])
+# and 1,200 more of them, in no split, to time `arabic-topics evaluate` on long articles
+write("ant-long-eval-1200.jsonl", long_rows[6000:7200])
 # 9. A few hundred rows: 600 ANT articles (6 sections) to train and tune on, scored on 1,000 other ANT articles.
 few = sample(ant_rows, 1600, seed=9)
 write("ant-600.jsonl", few[:600])
