@@ -1,7 +1,7 @@
 """Each rule of the recipe picker that docs/usage.md states, on the tiny BERT and the real ANT sample, each
 test failing when its rule breaks: the time budget (the plan cut to fit, the wall clock held, the best
 checkpoint saved), short texts trained deeper at a learning rate
-following the layers trained, class weights from 3:1, early stopping and its patience, the blend adopted on a gain
+following the layers trained, long articles cut to their lead before their epochs, class weights from 3:1, early stopping and its patience, the blend adopted on a gain
 confirmed by cross-validation."""
 import dataclasses
 import functools
@@ -135,6 +135,24 @@ def test_short_texts_train_deeper_where_the_budget_gives_it_enough_steps(picker,
             assert cut.freeze_layers > frozen
     # long texts (the ANT articles) never get the deeper plans, whatever the budget
     assert picker(time_budget=10_000.0)[0].freeze_layers == 4
+
+
+def test_long_articles_are_cut_to_their_lead_before_their_epochs(picker, monkeypatch):
+    """The ANT articles fill the tiny encoder's 126 tokens; with the lead at 94 tokens (one cut of 32), a budget
+    the top sixth misses at 126 tokens is met by reading 94 with every epoch kept, and only a smaller one
+    cuts the epochs. A layer's time is fixed in proportion to the tokens, so each plan costs the same in
+    every call."""
+    monkeypatch.setattr(recipe, "LEAD_LENGTH", 94)
+    monkeypatch.setattr(recipe, "time_layer", lambda layer, batch, length, *args: (2e-4 * length, 1e-3 * length))
+    free, _ = picker(time_budget=10_000.0)
+    assert (free.freeze_layers, free.epochs, free.max_length) == (4, 15, 126)
+    lead = picker(time_budget=10_000.0, freeze_layers=5, max_length=94)[1]["estimate_seconds"]
+    whole = picker(time_budget=10_000.0, freeze_layers=5, max_length=126)[1]["estimate_seconds"]
+    assert lead < whole
+    cut, chosen = picker(time_budget=(lead + 0.1) / 60)
+    assert (cut.freeze_layers, cut.epochs, cut.max_length) == (5, 15, 94) and chosen["budget"]["cut"]
+    fewer, _ = picker(time_budget=(lead - 0.1) / 60)
+    assert (fewer.freeze_layers, fewer.max_length) == (5, 94) and fewer.epochs < 15
 
 
 @pytest.mark.parametrize("largest, weighted", [(30, True), (29, False)])
