@@ -103,6 +103,21 @@ def test_the_teacher_ships_beside_it_and_agrees(shipped):
     assert teacher.predict(text)[0]["label"] == clf.predict(text)[0]["label"] == "politics"
 
 
+@pytest.mark.parametrize("part", [".", "teacher"])
+def test_the_shipped_training_configs_state_the_reading_they_ship(shipped, part):
+    """Each committed training_config.yaml states how its model reads: the window (`read_length`, else the
+    length trained at), the windows per article and how they combine, and the backend where one is pinned."""
+    from training.config import parse_args
+
+    folder = shipped[0] / part
+    config = parse_args(["--config", str(folder / "training_config.yaml")])
+    reads = json.loads((folder / "topic_config.json").read_text(encoding="utf-8"))
+    assert (config.read_length or config.max_length) == reads["max_length"]
+    assert (config.max_windows, config.window_overlap, config.aggregate, config.title_in_every_window) == \
+        (reads["max_windows"], reads["window_overlap"], reads["aggregate"], reads["title_in_every_window"])
+    assert (config.backend or "") == reads.get("backend", "")
+
+
 @pytest.mark.parametrize("card", ["README.md", "teacher/README.md"])
 def test_the_shipped_cards_instructions_run_from_another_directory(shipped, card, tmp_path):
     import re

@@ -156,7 +156,7 @@ def test_command_line_options(tmp_path):
         parse_args(["--data", "x", "--split", "source"])
     with pytest.raises(UserError, match="--max-windows must be at least 1"):
         parse_args(["--data", "x", "--max-windows", "0"])
-    with pytest.raises(UserError, match="--window-overlap must be between 0 and 62 for --max-length 128"):
+    with pytest.raises(UserError, match="--window-overlap must be between 0 and 62 for windows of 128 tokens"):
         parse_args(["--data", "x", "--max-windows", "2", "--max-length", "128", "--window-overlap", "63"])
     assert parse_args(["--data", "x", "--max-length", "64"]).window_overlap == 32  # one window: overlap unused
 
@@ -171,6 +171,25 @@ def test_recipe_pins_the_long_article_reading(tiny_base, tmp_path):
         (3, 8, "max", False)
     long_text = " ".join(read_corpus(DATA / "ant")["text"][:6])
     assert len(classifier.windows(long_text)) == 3
+
+
+def test_a_read_length_is_the_saved_models_window_and_scores_dev_and_test(tiny_base, tmp_path):
+    """Trained at 64 tokens, read at 40: the saved model's window, its training_config.yaml and the dev and test
+    scores it reports all follow the read length (the shipped model trains at 128 and reads 120)."""
+    out = train(tiny_config(tiny_base, tmp_path / "r", read_length=40))
+    classifier = TopicClassifier.from_pretrained(out, backend="fp32")
+    assert classifier.settings.max_length == 40
+    config = parse_args(["--config", str(out / "training_config.yaml")])
+    assert (config.max_length, config.read_length) == (64, 40)
+    metrics = json.loads((out / "metrics.json").read_text())
+    splits, _ = load_splits(config)
+    for name in ("dev", "test"):
+        part = splits[name]
+        probs = classifier.predict_proba(list(part["text"]), list(part["title"]))
+        predicted = [classifier.labels[i] for i in probs.argmax(1)]
+        assert metrics[name] == pytest.approx(single_label_scores(list(part["label"]), predicted)), name
+    with pytest.raises(UserError, match="--window-overlap must be between 0 and 18 for windows of 40 tokens"):
+        tiny_config(tiny_base, tmp_path / "w", read_length=40, max_windows=2, window_overlap=20)
 
 
 def test_same_seed_same_machine_gives_identical_models(tiny_base, trained, tmp_path):

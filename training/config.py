@@ -89,6 +89,9 @@ class TrainConfig:
     # How the saved model reads articles longer than max_length at prediction time (training always sees the
     # head). `arabic-topics evaluate --long-articles --apply` chooses it on dev; a recipe pins that choice so a
     # rerun saves the model exactly as shipped.
+    read_length: Optional[int] = field(default=None, metadata={
+        "help": "tokens per window when predicting, and when scoring dev and test (default: --max-length, the "
+                "length trained at)"})
     max_windows: int = field(default=1, metadata={"help": "windows read per long article when predicting "
                                                            "(1 = the head only)"})
     window_overlap: int = field(default=32, metadata={"help": "tokens shared by consecutive windows"})
@@ -151,6 +154,8 @@ class TrainConfig:
             raise UserError(f"--distill-weight must be between 0 and 1 (got {self.distill_weight:g})")
         if self.distill_from and self.pseudo_labels_from:
             raise UserError("--distill-from and --pseudo-labels-from both fill labels from a teacher: give one")
+        if self.read_length is not None and self.read_length < 8:
+            raise UserError(f"--read-length must be at least 8 tokens (got {self.read_length})")
         if self.max_length is not None:
             check_window_overlap(self)
 
@@ -217,6 +222,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "arabic-topics train")
 
 def check_window_overlap(config: TrainConfig) -> None:
     """Each window after the first must move forward: the overlap and the repeated title share one window."""
-    if config.max_windows > 1 and not 0 <= config.window_overlap < (config.max_length - 2) // 2:
-        raise UserError(f"--window-overlap must be between 0 and {(config.max_length - 2) // 2 - 1} for "
-                        f"--max-length {config.max_length} (got {config.window_overlap})")
+    window = config.read_length or config.max_length
+    if config.max_windows > 1 and not 0 <= config.window_overlap < (window - 2) // 2:
+        raise UserError(f"--window-overlap must be between 0 and {(window - 2) // 2 - 1} for windows of "
+                        f"{window} tokens (got {config.window_overlap})")

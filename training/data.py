@@ -122,7 +122,9 @@ def label_set(splits: DatasetDict, summary: dict) -> tuple[list[str], bool, bool
 
 
 def topic_settings(config: TrainConfig, prefix: str, multi_label: bool, summary: dict) -> TopicSettings:
-    return TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix, max_length=config.max_length,
+    """The settings the saved model reads with: its window is the read length where one is given."""
+    return TopicSettings(normalizer=NormalizerConfig(), text_prefix=prefix,
+                         max_length=config.read_length or config.max_length,
                          multi_label=multi_label, display_names=summary["display_names"],
                          max_windows=config.max_windows, window_overlap=config.window_overlap,
                          aggregate=config.aggregate, title_in_every_window=config.title_in_every_window,
@@ -130,16 +132,17 @@ def topic_settings(config: TrainConfig, prefix: str, multi_label: bool, summary:
 
 
 def encode_splits(splits: DatasetDict, tokenizer, settings: TopicSettings, labels: list[str],
-                  use_title: bool) -> DatasetDict:
+                  use_title: bool, train_length: int | None = None) -> DatasetDict:
     """Token ids and training targets of every split: a label index (single-label), a 0/1 row over `labels`
-    (multi-label), and with partial labels also the row of which entries are known."""
+    (multi-label), and with partial labels also the row of which entries are known. Training articles are cut
+    at `train_length` (default: the settings' window, as dev and test are)."""
     partial = "known" in splits["train"].column_names
     label_ids = {lab: i for i, lab in enumerate(labels)}
 
-    def encode(batch):
+    def encode(batch, length: int):
         titles = batch["title"] if use_title else [None] * len(batch["text"])
         texts = [prepare_text(t, ti, settings) for t, ti in zip(batch["text"], titles)]
-        enc = tokenizer(texts, truncation=True, max_length=settings.max_length)
+        enc = tokenizer(texts, truncation=True, max_length=length)
         if partial:
             enc["labels"], enc["label_mask"] = partial_labels.label_matrices(batch["label"], batch["known"], labels)
         elif settings.multi_label:
@@ -148,6 +151,10 @@ def encode_splits(splits: DatasetDict, tokenizer, settings: TopicSettings, label
             enc["labels"] = [label_ids.get(lab, -100) for lab in batch["label"]]
         return enc
 
-    return splits.map(encode, batched=True, remove_columns=splits["train"].column_names, desc="tokenising")
+    columns = splits["train"].column_names
+    return DatasetDict({name: part.map(encode, batched=True, remove_columns=columns, desc="tokenising",
+                                       fn_kwargs={"length": train_length if name == "train" and train_length
+                                                  else settings.max_length})
+                        for name, part in splits.items()})
 
 

@@ -174,7 +174,7 @@ def train(config: TrainConfig) -> Path:
         summary.update(split_counts(splits))
         baseline = baseline_beside(splits, labels, multi_label, partial)  # on the same training articles
     settings = topic_settings(config, prefix, multi_label, summary)
-    encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title)
+    encoded = encode_splits(splits, tokenizer, settings, labels, config.use_title, train_length=config.max_length)
     weights = class_weights(config, encoded["train"], len(labels), multi_label)
     distilled = distill(config, splits["train"], encoded, labels, multi_label) if config.distill_from else None
     inputs = trainer_inputs(model, tokenizer, encoded, config.freeze_layers, base_path, use_bf16,

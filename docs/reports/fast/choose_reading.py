@@ -1,7 +1,9 @@
 """Choose the fast model's reading on its dev split, as `evaluate --long-articles --apply` does for windows:
 for each window length, the dev probabilities under the backend it ships with, per-label thresholds tuned on
 them (the articles whose label is known), and the dev macro-F1 with those thresholds. The best length, its
-thresholds and the backend are written into the model's topic_config.json. Test is never read.
+thresholds and the backend are written into the model's topic_config.json, and the length and backend into its
+training_config.yaml (`read_length`, `backend`), so the config states the reading the model ships. Test is
+never read.
 
     python docs/reports/fast/choose_reading.py runs/fast onnx-int8 96,128 > docs/reports/fast/choose_reading.json
 """
@@ -11,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from eval.protocols import _model_splits
 from model import TopicClassifier
@@ -34,5 +37,9 @@ best = max(results, key=lambda length: results[length]["dev_macro_f1"])
 settings = json.loads((model_dir / TOPIC_CONFIG).read_text(encoding="utf-8"))
 settings.update(max_length=best, thresholds=results[best]["thresholds"], backend=backend)
 (model_dir / TOPIC_CONFIG).write_text(json.dumps(settings, ensure_ascii=False, indent=2))
+recipe = yaml.safe_load((model_dir / "training_config.yaml").read_text(encoding="utf-8"))
+recipe.update(read_length=best, backend=backend)
+(model_dir / "training_config.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True),
+                                                encoding="utf-8")
 print(json.dumps({"model": str(model_dir), "backend": backend, "trained_at": trained_at, "dev_articles": len(dev),
                   "lengths": results, "chosen": best}, indent=1))
