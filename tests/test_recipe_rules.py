@@ -141,16 +141,24 @@ def test_long_articles_are_cut_to_their_lead_before_their_epochs(picker, monkeyp
     """The ANT articles fill the tiny encoder's 126 tokens; with the lead at 94 tokens (one cut of 32), a budget
     the top sixth misses at 126 tokens is met by reading 94 with every epoch kept, and only a smaller one
     cuts the epochs. A layer's time is fixed in proportion to the tokens, so each plan costs the same in
-    every call."""
+    every call; each plan's length is timed itself, not scaled from another's."""
     monkeypatch.setattr(recipe, "LEAD_LENGTH", 94)
-    monkeypatch.setattr(recipe, "time_layer", lambda layer, batch, length, *args: (2e-4 * length, 1e-3 * length))
+    timed = []
+
+    def time_layer(layer, batch, length, *args):
+        timed.append(length)
+        return 2e-4 * length, 1e-3 * length
+
+    monkeypatch.setattr(recipe, "time_layer", time_layer)
     free, _ = picker(time_budget=10_000.0)
+    assert timed == [126]  # one plan costed: timed once, at its length
     assert (free.freeze_layers, free.epochs, free.max_length) == (4, 15, 126)
     lead = picker(time_budget=10_000.0, freeze_layers=5, max_length=94)[1]["estimate_seconds"]
     whole = picker(time_budget=10_000.0, freeze_layers=5, max_length=126)[1]["estimate_seconds"]
     assert lead < whole
     cut, chosen = picker(time_budget=(lead + 0.1) / 60)
     assert (cut.freeze_layers, cut.epochs, cut.max_length) == (5, 15, 94) and chosen["budget"]["cut"]
+    assert timed[-2:] == [126, 94]  # each length a plan reads is timed at that length, once
     fewer, _ = picker(time_budget=(lead - 0.1) / 60)
     assert (fewer.freeze_layers, fewer.max_length) == (5, 94) and fewer.epochs < 15
 
