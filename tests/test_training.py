@@ -76,6 +76,21 @@ def test_refuses_to_overwrite_a_finished_model(tiny_base, trained):
         train(tiny_config(tiny_base, trained))
 
 
+def test_overwriting_a_blended_model_leaves_only_the_new_one(tiny_base, tmp_path):
+    """A blended run (its TF-IDF model in tfidf/) overwritten by one without the blend: the save replaces
+    the directory (a rename onto tfidf/ used to fail after training) and no file of the old model is left to
+    be read with the new one."""
+    out = train(tiny_config(tiny_base, tmp_path / "m", fusion=True, epochs=1))
+    assert (out / "tfidf").is_dir()
+    again = train(tiny_config(tiny_base, out, fusion=False, epochs=1, overwrite=True, seed=1))
+    assert not (again / "tfidf").exists() and not (again / ".replaced").exists()
+    fresh = train(tiny_config(tiny_base, tmp_path / "fresh", fusion=False, epochs=1, seed=1))
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in fresh.iterdir())
+    texts = read_corpus(DATA / "ant")["text"][:4]
+    assert np.allclose(TopicClassifier.from_pretrained(again, backend="fp32").predict_proba(texts),
+                       TopicClassifier.from_pretrained(fresh, backend="fp32").predict_proba(texts), atol=1e-6)
+
+
 def test_resume_after_a_crash_before_the_final_save(tiny_base, tmp_path, monkeypatch):
     out = tmp_path / "model"
 

@@ -153,11 +153,22 @@ def save_final(out: Path, classifier: TopicClassifier, config: TrainConfig, summ
     (staging / "data_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
     write_model_card(staging, config, summary, metrics, classifier)
-    # config.json is what marks a directory as a finished model, so it moves last: a crash between two
-    # renames leaves an unfinished directory that no loader mistakes for a model.
+    # An overwritten run's model stayed in place while this one trained; now that this one is complete, all of
+    # it is set aside (config.json first), so that nothing of it is read with the new one (a TF-IDF blend the
+    # new model lacks) and no rename meets a directory in the way. config.json is what marks a directory as a
+    # finished model, so the new one moves last: a crash between two renames leaves an unfinished directory
+    # that no loader mistakes for a model, and the old model whole in .replaced.
+    previous = [item for item in out.iterdir() if item.name not in ("checkpoints", ".saving", ".replaced")]
+    retired = out / ".replaced"
+    shutil.rmtree(retired, ignore_errors=True)
+    if previous:
+        retired.mkdir()
+        for item in sorted(previous, key=lambda item: item.name != "config.json"):
+            os.replace(item, retired / item.name)
     for item in sorted(staging.iterdir(), key=lambda item: item.name == "config.json"):
         os.replace(item, out / item.name)
     staging.rmdir()
+    shutil.rmtree(retired, ignore_errors=True)
     # The finished model is in place; the intermediate checkpoints (~1 GB each for e5-small) are not needed.
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
 
