@@ -388,6 +388,20 @@ def _reading_scorer(classifier: TopicClassifier, dataset):
 WINDOW_COUNTS = (2, 4, 8)
 
 
+def window_scores(classifier: TopicClassifier, texts: list, titles: list,
+                  batch_size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each article read in the classifier's windows (up to its settings' max_windows), every window scored
+    once: (logits per window, the article each belongs to, its rank in that article), so that any number of
+    leading windows can be aggregated from one pass."""
+    windows, owner, rank = [], [], []
+    for n, (text, title) in enumerate(zip(texts, titles)):
+        for r, window in enumerate(classifier.windows(text, title)):
+            windows.append(window)
+            owner.append(n)
+            rank.append(r)
+    return classifier.score_windows(windows, batch_size), np.array(owner), np.array(rank)
+
+
 def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: bool = False,
                   batch_size: int = 32) -> dict:
     """Head-truncated vs windowed reading, on the dev and test articles longer than the model's window.
@@ -413,13 +427,8 @@ def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: 
         results[f"{part}_articles"], results[f"{part}_long_articles"] = len(dataset), len(long_idx)
         for title_every in (True, False):
             settings.max_windows, settings.title_in_every_window = max(WINDOW_COUNTS), title_every
-            windows, owner, rank = [], [], []
-            for n, i in enumerate(long_idx):
-                for r, window in enumerate(classifier.windows(dataset["text"][i], dataset["title"][i])):
-                    windows.append(window)
-                    owner.append(n)
-                    rank.append(r)
-            scores, owner, rank = classifier.score_windows(windows, batch_size), np.array(owner), np.array(rank)
+            scores, owner, rank = window_scores(classifier, [dataset["text"][i] for i in long_idx],
+                                                [dataset["title"][i] for i in long_idx], batch_size)
             variants = [("head (truncated)", 1, "mean")] + [
                 (f"{k} windows, {how}, title {'every window' if title_every else 'first window'}", k, how)
                 for k in WINDOW_COUNTS for how in ("mean", "max")]

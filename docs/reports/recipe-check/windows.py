@@ -8,9 +8,8 @@ import json
 import sys
 import time
 
-import numpy as np
 
-from eval.protocols import _model_splits, _reading_scorer
+from eval.protocols import _model_splits, _reading_scorer, window_scores
 from model import TopicClassifier
 from model.scores import aggregate_windows
 
@@ -22,17 +21,11 @@ result = {"model": model_dir, "data": data, "window_tokens": classifier.settings
           "backend": classifier.backend}
 for part in ("dev", "test"):
     dataset = splits[part]
-    windows, owner, rank = [], [], []
-    for n, (text, title) in enumerate(zip(dataset["text"], dataset["title"])):
-        for r, window in enumerate(classifier.windows(text, title)):
-            windows.append(window)
-            owner.append(n)
-            rank.append(r)
     started = time.perf_counter()
-    scores, owner, rank = classifier.score_windows(windows, 32), np.array(owner), np.array(rank)
+    scores, owner, rank = window_scores(classifier, list(dataset["text"]), list(dataset["title"]))
     seconds = time.perf_counter() - started
     macro_f1 = _reading_scorer(classifier, dataset)
-    result[part] = {"articles": len(dataset), "windows": len(windows), "seconds": round(seconds, 1),
+    result[part] = {"articles": len(dataset), "windows": len(owner), "seconds": round(seconds, 1),
                     "macro_f1_by_windows": {k: round(macro_f1(aggregate_windows(scores[rank < k], owner[rank < k],
                                                                                 len(dataset), "mean")), 4)
                                             for k in (1, 2, 3, 4)}}
