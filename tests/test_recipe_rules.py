@@ -33,7 +33,8 @@ def test_the_budget_holds_and_the_best_checkpoint_is_saved(tiny_base, tmp_path):
     run = json.loads((out / "metrics.json").read_text())
     clock = run["time"]
     assert clock["stopped_by_budget"] and run["training"]["steps"] < clock["planned_steps"]
-    assert clock["budget_seconds"] == BUDGET_S and 0 < clock["elapsed_seconds"] <= wall
+    # metrics.json rounds the elapsed time to 0.1 s, so it may exceed the wall clock by up to 0.05 s
+    assert clock["budget_seconds"] == BUDGET_S and 0 < clock["elapsed_seconds"] <= wall + 0.05
     # the model kept is the best one evaluated, not the last: its dev score is the best of the evaluations
     scores = [e["dev_macro_f1"] for e in run["evaluations"]]
     assert len(scores) >= 2 and run["dev"]["macro_f1"] == pytest.approx(max(scores))
