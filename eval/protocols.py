@@ -393,13 +393,10 @@ def window_scores(classifier: TopicClassifier, texts: list, titles: list,
     """Each article read in the classifier's windows (up to its settings' max_windows), every window scored
     once: (logits per window, the article each belongs to, its rank in that article), so that any number of
     leading windows can be aggregated from one pass."""
-    windows, owner, rank = [], [], []
-    for n, (text, title) in enumerate(zip(texts, titles)):
-        for r, window in enumerate(classifier.windows(text, title)):
-            windows.append(window)
-            owner.append(n)
-            rank.append(r)
-    return classifier.score_windows(windows, batch_size), np.array(owner), np.array(rank)
+    windows, owner, _ = classifier._read_all(texts, titles)  # the reading predict does, each text's windows consecutive
+    counts = np.bincount(owner, minlength=len(texts))
+    rank = np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]
+    return classifier.score_windows(windows, batch_size), owner, rank
 
 
 def long_articles(model_dir: str | Path, data: str, out_dir: str | Path, apply: bool = False,

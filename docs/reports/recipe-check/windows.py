@@ -8,7 +8,6 @@ import json
 import sys
 import time
 
-
 from eval.protocols import _model_splits, _reading_scorer, window_scores
 from model import TopicClassifier
 from model.scores import aggregate_windows
