@@ -1,11 +1,13 @@
 """Each rule of the recipe picker that docs/usage.md states, on the tiny BERT and the real ANT sample, each
 test failing when its rule breaks: the time budget (the plan cut to fit, the wall clock held, the best
 checkpoint saved), short texts trained deeper at a learning rate
-following the layers trained, long articles cut to their lead before their epochs, class weights from 3:1, early stopping and its patience, the blend adopted on a gain
+following the layers trained, long articles cut to their lead and the top third's epochs before the top
+sixth, class weights from 3:1, early stopping and its patience, the blend adopted on a gain
 confirmed by cross-validation."""
 import dataclasses
 import functools
 import json
+import math
 import time
 
 import numpy as np
@@ -91,8 +93,8 @@ def test_the_recipe_cuts_its_plan_to_fit_the_budget_and_says_what_it_would_need(
         assert mid["estimate_seconds"] <= budget_s + 0.05  # (rounded to 0.1 s)
     else:
         assert mid_config.max_train_samples == recipe.MIN_TRAIN_SAMPLES
-    if mid_config.epochs < free_config.epochs:
-        assert mid_config.freeze_layers == 5
+    if mid_config.epochs < free_config.epochs and mid_config.freeze_layers == 4:  # the top third's floor: 750 steps
+        assert mid_config.epochs >= math.ceil(recipe.TOP_THIRD_MIN_STEPS / 72)
     if mid_config.max_length < free_config.max_length:
         assert mid_config.epochs == recipe.MIN_EPOCHS
     if mid_config.max_train_samples:
@@ -138,11 +140,12 @@ def test_short_texts_train_deeper_where_the_budget_gives_it_enough_steps(picker,
     assert picker(time_budget=10_000.0)[0].freeze_layers == 4
 
 
-def test_long_articles_are_cut_to_their_lead_before_their_epochs(picker, monkeypatch):
+def test_long_articles_keep_the_top_third_at_their_lead_before_the_top_sixth(picker, monkeypatch):
     """The ANT articles fill the tiny encoder's 126 tokens; with the lead at 94 tokens (one cut of 32), a budget
-    the top sixth misses at 126 tokens is met by reading 94 with every epoch kept, and only a smaller one
-    cuts the epochs. A layer's time is fixed in proportion to the tokens, so each plan costs the same in
-    every call; each plan's length is timed itself, not scaled from another's."""
+    the top third misses at 126 tokens is met by reading 94 with every epoch kept; a smaller one cuts the top
+    third's epochs down to TOP_THIRD_MIN_STEPS (750 steps: 11 epochs of 72), and only a budget below that gets
+    the top sixth, with every epoch back. A layer's time is fixed in proportion to the tokens, so each plan
+    costs the same in every call; each plan's length is timed itself, not scaled from another's."""
     monkeypatch.setattr(recipe, "LEAD_LENGTH", 94)
     timed = []
 
@@ -154,14 +157,21 @@ def test_long_articles_are_cut_to_their_lead_before_their_epochs(picker, monkeyp
     free, _ = picker(time_budget=10_000.0)
     assert timed == [126]  # one plan costed: timed once, at its length
     assert (free.freeze_layers, free.epochs, free.max_length) == (4, 15, 126)
-    lead = picker(time_budget=10_000.0, freeze_layers=5, max_length=94)[1]["estimate_seconds"]
-    whole = picker(time_budget=10_000.0, freeze_layers=5, max_length=126)[1]["estimate_seconds"]
-    assert lead < whole
+
+    def seconds(frozen: int, epochs: float, length: int) -> float:
+        return picker(time_budget=10_000.0, freeze_layers=frozen, epochs=epochs, max_length=length)[1]["estimate_seconds"]
+
+    assert recipe.TOP_THIRD_MIN_STEPS == 750 and math.ceil(750 / 72) == 11
+    lead, floor, sixth = seconds(4, 15, 94), seconds(4, 11, 94), seconds(5, 15, 94)
+    assert seconds(4, 15, 126) > lead > floor > sixth
     cut, chosen = picker(time_budget=(lead + 0.1) / 60)
-    assert (cut.freeze_layers, cut.epochs, cut.max_length) == (5, 15, 94) and chosen["budget"]["cut"]
+    assert (cut.freeze_layers, cut.epochs, cut.max_length) == (4, 15, 94) and chosen["budget"]["cut"]
     assert timed[-2:] == [126, 94]  # each length a plan reads is timed at that length, once
     fewer, _ = picker(time_budget=(lead - 0.1) / 60)
-    assert (fewer.freeze_layers, fewer.max_length) == (5, 94) and fewer.epochs < 15
+    assert (fewer.freeze_layers, fewer.max_length) == (4, 94) and 11 <= fewer.epochs < 15
+    assert picker(time_budget=(floor + 0.1) / 60)[0].freeze_layers == 4
+    shallower, _ = picker(time_budget=(floor - 0.1) / 60)
+    assert (shallower.freeze_layers, shallower.epochs, shallower.max_length) == (5, 15, 94)
 
 
 @pytest.mark.parametrize("largest, weighted", [(30, True), (29, False)])

@@ -1,0 +1,60 @@
+"""A title reader against the 12-layer model on headlines: macro-F1 of the 5-topic `label` on the shipped
+default's dev and test titles and on JawharaFM's titles (an outlet no split holds; the 3,760 of
+docs/reports/cross-corpus/jawhara.py --titles). Arms: the 12-layer model (`model/default/teacher`, read as predict
+reads its label), the title reader alone (its TF-IDF blend removed), the title reader as saved (blended), and
+the mean of the 12-layer model's and the title reader's topic probabilities at the weight chosen on dev titles.
+
+    python docs/reports/second-model/title_reader.py runs/titles runs/title-reader \
+        ../shared/datasets/ant-jawharafm-v1.1 docs/reports/second-model/title-reader.json
+(runs/titles and runs/title-reader: title_corpus.py's commands.)
+"""
+import csv
+import json
+import sys
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from eval.protocols import TopicView
+from model import TopicClassifier
+from training.corpus import read_corpus
+from training.hygiene import LabelMapping
+
+tables, reader_dir, jawhara, out = sys.argv[1:5]
+TOPICS = "training/recipes/topics.yaml"
+parts = {}
+for split in ("dev", "test"):
+    with open(f"{tables}/{split}.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    parts[split] = ([r["text"] for r in rows], [r["label"] for r in rows])
+mapped = LabelMapping.from_yaml("training/recipes/jawhara-topics.yaml").apply(read_corpus(jawhara))
+kept = mapped.filter(lambda r: r["text"].strip() != "" and (r["title"] or "").strip() != "")  # as jawhara.py
+parts["jawharafm"] = ([t.strip() for t in kept["title"]], list(kept["label"]))
+
+teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
+view = TopicView(teacher, teacher.settings.topics + [teacher.settings.residual_topic], teacher.settings.residual_topic)
+reader = TopicClassifier.from_pretrained(reader_dir)
+assert reader.labels == view.labels, (reader.labels, view.labels)
+labels = view.labels
+proba = {}
+for split, (texts, gold) in parts.items():
+    blended = reader.predict_proba(texts)
+    tfidf, reader.tfidf = reader.tfidf, None
+    alone = reader.predict_proba(texts)
+    reader.tfidf = tfidf
+    proba[split] = {"teacher": view.predict_proba(texts), "reader alone": alone, "reader as saved": blended}
+
+
+def macro_f1(split: str, p: np.ndarray) -> float:
+    return round(f1_score(parts[split][1], [labels[j] for j in p.argmax(1)], average="macro"), 4)
+
+
+weights = [0.25, 0.5, 0.75]
+on_dev = {w: macro_f1("dev", w * proba["dev"]["reader alone"] + (1 - w) * proba["dev"]["teacher"]) for w in weights}
+chosen = max(weights, key=lambda w: on_dev[w])
+result = {"reader": reader_dir, "ensemble_weight_on_reader": chosen, "ensemble_dev_by_weight": on_dev}
+for split, arms in proba.items():
+    arms[f"mean, weight {chosen} on the reader alone"] = chosen * arms["reader alone"] + (1 - chosen) * arms["teacher"]
+    result[split] = {"titles": len(parts[split][1]), **{name: macro_f1(split, p) for name, p in arms.items()}}
+    print(split, result[split], flush=True)
+open(out, "w").write(json.dumps(result, indent=1) + "\n")
