@@ -229,14 +229,12 @@ def choose(config: TrainConfig, train_labels: list, train_texts: list[str], n_al
                 yield (plan := plan._replace(epochs=plan.epochs - 1))
         plan = Plan(depths[0], wanted_epochs, config.max_length, n_train)
         yield plan
-        for frozen in depths[1:]:  # the top third read at its lead, down to TOP_THIRD_MIN_STEPS; then the top sixth
-            while "max_length" in choices and plan.max_length - LENGTH_STEP >= LEAD_LENGTH:
-                yield (plan := plan._replace(max_length=plan.max_length - LENGTH_STEP))
+        while "max_length" in choices and plan.max_length - LENGTH_STEP >= LEAD_LENGTH:
+            yield (plan := plan._replace(max_length=plan.max_length - LENGTH_STEP))
+        for frozen in depths[1:]:  # the top third at its lead, down to TOP_THIRD_MIN_STEPS; then the top sixth
             while config.epochs is None and plan.epochs > top_third_epochs:
                 yield (plan := plan._replace(epochs=plan.epochs - 1))
             yield (plan := plan._replace(freeze_layers=frozen, epochs=wanted_epochs))
-        while "max_length" in choices and plan.max_length - LENGTH_STEP >= LEAD_LENGTH:
-            yield (plan := plan._replace(max_length=plan.max_length - LENGTH_STEP))
         while config.epochs is None and plan.epochs > MIN_EPOCHS:
             yield (plan := plan._replace(epochs=plan.epochs - 1))
         while "max_length" in choices and plan.max_length - LENGTH_STEP >= MIN_LENGTH:

@@ -1,7 +1,8 @@
 """Headline tables for a title reader: the shipped default's own train / dev / test split of ANT (5 topics,
 `training/recipes/topics.yaml`, the fixed annotated ids left out of test as titles.py leaves them), each article's
 title alone as its text; and JawharaFM's titles in the same 5 topics (`training/recipes/jawhara-topics.yaml`),
-an outlet that no split holds. Articles without a title are left out.
+an outlet that no split holds, those with a body only (the 3,760 of docs/reports/cross-corpus/jawhara.py
+--titles). Articles without a title are left out.
 
     python docs/reports/second-model/title_corpus.py ../shared/datasets/ant-multisource-v2.1 \
         ../shared/datasets/ant-jawharafm-v1.1 runs/titles
@@ -20,7 +21,8 @@ from training.hygiene import LabelMapping
 ant, jawhara, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 out.mkdir(parents=True, exist_ok=True)
 parts = topic_parts("model/default", ant, "training/recipes/topics.yaml")[0]
-parts["jawharafm"] = LabelMapping.from_yaml("training/recipes/jawhara-topics.yaml").apply(read_corpus(jawhara))
+parts["jawharafm"] = LabelMapping.from_yaml("training/recipes/jawhara-topics.yaml").apply(read_corpus(jawhara)) \
+    .filter(lambda r: r["text"].strip() != "")  # as jawhara.py: a few files have a title and no body
 for name, part in parts.items():
     rows = [(i, t.strip(), lab) for i, t, lab in zip(part["id"], part["title"], part["label"]) if t and t.strip()]
     with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:

@@ -3,9 +3,10 @@ default's dev and test titles and on JawharaFM's titles (an outlet no split hold
 docs/reports/cross-corpus/jawhara.py --titles). Arms: the 12-layer model (`model/default/teacher`, read as predict
 reads its label), the title reader alone (its TF-IDF blend removed), the title reader as saved (blended), and
 the mean of the 12-layer model's and the title reader's topic probabilities at the weight chosen on dev titles.
+The reader must have been saved with its blend (training adopted it for the run measured).
 
     python docs/reports/second-model/title_reader.py runs/titles runs/title-reader \
-        ../shared/datasets/ant-jawharafm-v1.1 docs/reports/second-model/title-reader.json
+        docs/reports/second-model/title-reader.json
 (runs/titles and runs/title-reader: title_corpus.py's commands.)
 """
 import csv
@@ -17,19 +18,15 @@ from sklearn.metrics import f1_score
 
 from eval.protocols import TopicView
 from model import TopicClassifier
-from training.corpus import read_corpus
-from training.hygiene import LabelMapping
+from model.scores import probabilities
+from model.tfidf import fuse, texts_with_titles
 
-tables, reader_dir, jawhara, out = sys.argv[1:5]
-TOPICS = "training/recipes/topics.yaml"
+tables, reader_dir, out = sys.argv[1:4]
 parts = {}
-for split in ("dev", "test"):
+for split in ("dev", "test", "jawharafm"):
     with open(f"{tables}/{split}.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     parts[split] = ([r["text"] for r in rows], [r["label"] for r in rows])
-mapped = LabelMapping.from_yaml("training/recipes/jawhara-topics.yaml").apply(read_corpus(jawhara))
-kept = mapped.filter(lambda r: r["text"].strip() != "" and (r["title"] or "").strip() != "")  # as jawhara.py
-parts["jawharafm"] = ([t.strip() for t in kept["title"]], list(kept["label"]))
 
 teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
 view = TopicView(teacher, teacher.settings.topics + [teacher.settings.residual_topic], teacher.settings.residual_topic)
@@ -37,12 +34,13 @@ reader = TopicClassifier.from_pretrained(reader_dir)
 assert reader.labels == view.labels, (reader.labels, view.labels)
 labels = view.labels
 proba = {}
+tfidf, reader.tfidf = reader.tfidf, None  # the reader alone; as saved, its logits blended as predict blends them
+settings = reader.settings
 for split, (texts, gold) in parts.items():
-    blended = reader.predict_proba(texts)
-    tfidf, reader.tfidf = reader.tfidf, None
-    alone = reader.predict_proba(texts)
-    reader.tfidf = tfidf
-    proba[split] = {"teacher": view.predict_proba(texts), "reader alone": alone, "reader as saved": blended}
+    alone = reader._logits(texts, [None] * len(texts), 32)[0]
+    blended = fuse(alone, tfidf.decision_function(texts_with_titles(texts)), settings.fusion, settings.multi_label)
+    proba[split] = {"teacher": view.predict_proba(texts), "reader alone": probabilities(alone, settings.multi_label),
+                    "reader as saved": probabilities(blended, settings.multi_label)}
 
 
 def macro_f1(split: str, p: np.ndarray) -> float:
