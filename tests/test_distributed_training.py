@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 from safetensors.torch import load_file
 
@@ -19,7 +20,7 @@ from training.corpus import read_corpus
 from .conftest import DATA, default_sigint
 
 PROCESSES = 2
-EPOCHS = 48  # steps enough after the first checkpoint (step 6) for the Ctrl-C test to interrupt the run mid-way
+EPOCHS = 12
 SETTINGS = ["--data", str(DATA / "ant"), "--max-length", "64", "--batch-size", "8", "--learning-rate", "1e-3",
             "--dev-size", "0.2", "--test-size", "0.2", "--seed", "0", "--fusion", "false", "--epochs", str(EPOCHS), "--eval-every", "6",
             "--early-stopping-patience", "0"]
@@ -50,6 +51,12 @@ def run(base, out, *extra):
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, (stdout + stderr)[-3000:]
     return stdout + stderr
+
+
+def sigint_pending(pid):
+    # /proc's mask of signals sent to the process and not yet taken: bit n-1 stands for signal n
+    status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+    return any(int(status[mask], 16) >> (signal.SIGINT - 1) & 1 for mask in ("ShdPnd", "SigPnd"))
 
 
 def weights_and_metrics(out):
@@ -109,7 +116,23 @@ def test_ctrl_c_stops_both_processes_after_the_same_step_and_resume_finishes_the
         assert launcher.poll() is None, launcher.communicate()[1][-3000:]
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    launcher.send_signal(signal.SIGINT)  # what Ctrl-C does: torchrun passes it on to both processes
+    # Hold both processes until the interrupt is theirs, so that it lands mid-run whatever the machine's load.
+    # Ctrl-C reaches torchrun, which passes it on to each process; a stopped process keeps it pending and takes
+    # it as it resumes, often inside the step's agreement (the all-reduce a process may be held in): the case
+    # where a Ctrl-C used to be lost and the run trained on to its end.
+    workers = psutil.Process(launcher.pid).children()
+    assert len(workers) == PROCESSES
+    for worker in workers:
+        worker.suspend()  # SIGSTOP: it takes effect a moment later
+    while not all(worker.status() == psutil.STATUS_STOPPED for worker in workers):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    launcher.send_signal(signal.SIGINT)
+    while not all(sigint_pending(worker.pid) for worker in workers):
+        assert launcher.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    for worker in workers:
+        worker.resume()
     stdout, stderr = launcher.communicate(timeout=300)
     # each process says where it stopped (a progress bar may precede the message on its line)
     stops = re.findall(r"arabic-topics: interrupted at step (\d+); checkpoint saved in .*?--resume", stderr)

@@ -88,3 +88,30 @@ def test_a_checkpoint_cut_short_while_saving_is_skipped(tmp_path):
     (tmp_path / "checkpoint-16").mkdir()
     (tmp_path / "checkpoint-16" / "trainer_state.json").write_text('{"global_st')  # killed mid-write
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-8")
+
+
+def test_a_ctrl_c_taken_while_the_processes_agree_is_not_lost():
+    # A signal handler runs at any bytecode: here the Ctrl-C lands inside the step's agreement (where a
+    # distributed run waits in its all-reduce), between the reading of the flags and the decision.
+    import os
+
+    from transformers import TrainerControl
+
+    from training.loop import StopOnInterrupt
+
+    class Args:  # a one-process run's training arguments, whose first agreement takes a Ctrl-C
+        signalled, device = False, "cpu"
+
+        @property
+        def world_size(self):
+            if not Args.signalled:
+                Args.signalled = True
+                os.kill(os.getpid(), signal.SIGINT)
+            return 1
+
+    stop, control = StopOnInterrupt(), TrainerControl()
+    with stop.catching():
+        stop.on_step_end(Args(), None, control)
+        assert Args.signalled and not control.should_training_stop  # taken after the flags were read
+        stop.on_step_end(Args(), None, control)  # agreed on after the next step
+    assert stop.interrupted and control.should_training_stop and control.should_save

@@ -217,7 +217,11 @@ class StopOnInterrupt(TrainerCallback):
     same one (a process stopping alone would leave the others waiting in their next gradient all-reduce)."""
 
     def __init__(self):
-        self.interrupted = False
+        # Two flags: the handler may run at any bytecode, also between on_step_end's reading of a flag and its
+        # writing of the agreed value, so the handler's flag is one that on_step_end never writes. A Ctrl-C
+        # taken during a step's agreement is agreed on after the next step.
+        self.requested = False  # Ctrl-C pressed in this process (written by the handler only)
+        self.interrupted = False  # every process stops after this step (written by on_step_end only)
 
     @contextlib.contextmanager
     def catching(self):
@@ -231,14 +235,14 @@ class StopOnInterrupt(TrainerCallback):
             signal.signal(signal.SIGINT, previous)
 
     def _handle(self, signum, frame):
-        if self.interrupted:
+        if self.requested:
             raise KeyboardInterrupt
-        self.interrupted = True
+        self.requested = True
         log.warning("interrupt: saving a checkpoint after this step (Ctrl-C again to stop at once)")
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.interrupted = agreed(self.interrupted, args)
-        if self.interrupted:
+        if agreed(self.requested, args):
+            self.interrupted = True
             control.should_save = True
             control.should_training_stop = True
 
