@@ -15,7 +15,8 @@ def markdown_table(header, rows) -> str:
     return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
 
 
-def baseline_line(metrics: dict) -> str:
+def baseline_line(metrics: dict, blended: bool = True) -> str:
+    """blended: the directory still holds the blend training adopted (its settings' fusion)."""
     baseline = metrics.get("baseline", {})
     scores = [f"{s} {baseline[s]['macro_f1']:.4f}" for s in ("dev", "test") if s in baseline]
     if not scores:
@@ -24,6 +25,10 @@ def baseline_line(metrics: dict) -> str:
     if blend.get("adopted"):
         alone = metrics["transformer_alone"]
         scores_alone = ", ".join(f"{s} {alone[s]['macro_f1']:.4f}" for s in ("dev", "test") if s in alone)
+        if not blended:
+            return (f"Training adopted a TF-IDF blend (the figures above), which this directory leaves out: it "
+                    f"reads with the transformer alone, macro-F1 {scores_alone}; the TF-IDF model alone: "
+                    f"{', '.join(scores)}.")
         return (f"The model blends the transformer with that TF-IDF model (saved in tfidf/; weight "
                 f"{blend['weight']:.2f} on the transformer, fitted on dev). The transformer alone, macro-F1: "
                 f"{scores_alone}; the TF-IDF model alone: {', '.join(scores)}. A plain transformers loader "
@@ -96,6 +101,10 @@ def reading_lines(settings) -> str:
         lines.append(f"The model in `{settings.second_model}/` reads instead texts of up to "
                      f"{settings.second_model_tokens} tokens and texts whose two best topics lie less than "
                      f"{settings.second_model_margin:g} apart.")
+    if settings.title_model:
+        lines.append(f"For texts of up to {settings.second_model_tokens} tokens, the topic scores are the mean of "
+                     f"that model's and the title model's in `{settings.title_model}/` (weight "
+                     f"{settings.title_model_weight:g} on the title model), so `label` is the mean's best topic.")
     return "".join("\n" + line for line in lines)
 
 
@@ -149,7 +158,7 @@ As training scored the model (max length {config.max_length} tokens, PyTorch):
 {markdown_table(("metric", *(s for s in ("dev", "test") if s in metrics)),
                 [(name, *(metrics[s][name] for s in ("dev", "test") if s in metrics)) for name in score_names])}
 
-{baseline_line(metrics)}
+{baseline_line(metrics, bool(classifier.settings.fusion))}
 
 ## Data
 Split: {summary['split']['kind']} (seed {summary['split']['seed']}{', test sources ' + str(summary['split']['test_sources']) if summary['split']['test_sources'] else ''}):

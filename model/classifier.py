@@ -80,6 +80,13 @@ class TopicSettings:
     second_model: str = ""
     second_model_tokens: int = 0
     second_model_margin: float = 0.0
+    # A title model (the subfolder `title_model`: single-label, its labels this model's topics) reads the short
+    # texts beside the second model: a text read whole in at most `second_model_tokens` tokens takes as topic
+    # scores the mean of the title model's probabilities (weight `title_model_weight`) and the second model's
+    # own topic scores, so that its `label` is the mean's best topic; its other labels stay the second model's.
+    # The shipped default's is trained on headlines (docs/default-model.md#the-title-model). Empty: none.
+    title_model: str = ""
+    title_model_weight: float = 0.0
 
     def __post_init__(self):
         if self.aggregate not in ("mean", "max"):
@@ -94,6 +101,17 @@ class TopicSettings:
             raise UserError(f"residual_topic {self.residual_topic!r} is also one of the topics")
         if bool(self.second_model) != (self.second_model_tokens > 0 or self.second_model_margin > 0):
             raise UserError("second_model needs second_model_tokens or second_model_margin (> 0), and they need it")
+        if bool(self.title_model) != (0 < self.title_model_weight <= 1) or not 0 <= self.title_model_weight <= 1:
+            raise UserError("title_model needs title_model_weight in (0, 1], and it needs title_model")
+        if self.title_model and not self.second_model_tokens:
+            raise UserError("title_model reads the texts of up to second_model_tokens tokens: set second_model_tokens")
+
+    def alone(self) -> "TopicSettings":
+        """These settings without the second and title models: the model reads every text itself."""
+        from dataclasses import replace
+
+        return replace(self, second_model="", second_model_tokens=0, second_model_margin=0.0, title_model="",
+                       title_model_weight=0.0)
 
     def threshold_vector(self, labels: Sequence[str]) -> np.ndarray:
         """The multi-label decision threshold of each label in `labels` (0.5 where none was tuned)."""
@@ -103,7 +121,7 @@ class TopicSettings:
         data = {"format_version": SETTINGS_FORMAT, **asdict(self)}
         data["normalizer"] = self.normalizer.to_dict()
         for name in ("fusion", "backend", "topics", "residual_topic", "second_model", "second_model_tokens",
-                     "second_model_margin"):
+                     "second_model_margin", "title_model", "title_model_weight"):
             # written only when set: models without them stay readable by older versions
             if not data[name]:
                 del data[name]
@@ -200,6 +218,7 @@ class TopicClassifier:
         self.model, self.tokenizer, self.settings = model, tokenizer, settings
         self.source: Path | None = None  # the directory it was loaded from (from_pretrained), which holds the second model
         self._second: TopicClassifier | None = None
+        self._title: TopicClassifier | None = None
         self.tokens = tokens if tokens is not None else Tokens.from_transformers(tokenizer)
         if settings.fusion and tfidf is None:
             raise UserError(f"the settings blend in a TF-IDF model ({TFIDF_DIR}/) that is missing")
@@ -292,8 +311,9 @@ class TopicClassifier:
             self.model.config.save_pretrained(tmp)
             self._save_reading(tmp)
             backends.write_export_manifest(tmp)
-            if self.settings.second_model and self.source is not None:  # an export reads as its model does
-                shutil.copytree(self.source / self.settings.second_model, tmp / self.settings.second_model)
+            for companion in (self.settings.second_model, self.settings.title_model):
+                if companion and self.source is not None:  # an export reads as its model does
+                    shutil.copytree(self.source / companion, tmp / companion)
         return Path(path)
 
     def _save_reading(self, folder: Path) -> None:
@@ -386,8 +406,13 @@ class TopicClassifier:
         if second.any():
             reader, picked = self.second_reader(), np.flatnonzero(second)
             logits = reader._logits([texts[n] for n in picked], [titles[n] for n in picked], batch_size)[0]
-            scores[picked] = logits[:, [reader.labels.index(label) for label in self.labels]] \
-                + self._second_offset(reader)
+            logits = logits[:, [reader.labels.index(label) for label in self.labels]]
+            scores[picked] = logits + self._second_offset(reader)
+            if s.title_model and short.any():
+                rows = np.flatnonzero(short)
+                own = self.topic_proba(probabilities(logits[np.searchsorted(picked, rows)], s.multi_label))
+                scores[rows] = self._with_topic_scores(scores[rows], self._title_mean(
+                    own, [texts[n] for n in rows], [titles[n] for n in rows], batch_size))
         if self.tfidf is not None:
             from .tfidf import fuse, texts_with_titles
 
@@ -406,6 +431,41 @@ class TopicClassifier:
             self._second = load_companion(path, f"second model {path}", labels=self.labels, same_labels=True,
                                           backend=self.backend)
         return self._second
+
+    def _title_mean(self, own: np.ndarray, texts, titles, batch_size: int) -> np.ndarray:
+        """The mean of the title model's probabilities and `own` topic scores (columns: self.topics)."""
+        if self._title is None:
+            self._title = load_companion(self.source / self.settings.title_model,
+                                         f"title model {self.source / self.settings.title_model}",
+                                         multi_label=False, labels=self.topics, same_labels=True,
+                                         backend=self._title_backend())
+        logits = self._title._logits(texts, titles, batch_size)[0]
+        theirs = probabilities(logits, False)[:, [self._title.labels.index(t) for t in self.topics]]
+        w = self.settings.title_model_weight
+        return w * theirs + (1 - w) * own
+
+    def _title_backend(self) -> str:
+        """The title model's own backend where its settings name one (the shipped one's: fp32 ONNX, as int8
+        cost it 1.1 macro-F1 points on dev titles), else this model's."""
+        path = self.source / self.settings.title_model / "topic_config.json"
+        own = json.loads(path.read_text()).get("backend", "") if path.is_file() else ""
+        return own or self.backend
+
+    def _with_topic_scores(self, logits: np.ndarray, topic: np.ndarray) -> np.ndarray:
+        """`logits` whose topic scores (topic_proba) rank as the rows of `topic` do, best topic first.
+        With a residual topic, which scores 1 - the highest topic, the topics are scaled so that the best
+        one and the residual share 1 as in `topic` (the two cannot sum to more: a topic and the residual are
+        each a mean over scores of at most 1 together)."""
+        s = self.settings
+        if not s.multi_label:  # topics are the labels: softmax gives `topic` back
+            return np.log(np.clip(topic, 1e-12, None)).astype(np.float32)
+        mine = topic[:, :len(s.topics)] if s.residual_topic else topic
+        if s.residual_topic:
+            mine = mine / (mine.max(1, keepdims=True) + topic[:, -1:])
+        mine = np.clip(mine, 1e-6, 1 - 1e-6)
+        out = logits.copy()
+        out[:, [self.labels.index(t) for t in (s.topics or self.labels)]] = np.log(mine / (1 - mine))
+        return out
 
     def _second_offset(self, reader: "TopicClassifier") -> np.ndarray:
         """What moves the second model's logits onto this model's thresholds (multi-label: logit of this

@@ -25,7 +25,8 @@ def shipped(tmp_path_factory):
 def test_the_shipped_model_is_light_and_names_its_base(shipped):
     directory, clf = shipped
     assert (directory / "delta.json").is_file() and not (directory / "model.safetensors").exists()
-    assert sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) < 40_000_000  # teacher included
+    # the three deltas (student 11 MB, teacher 7 MB, title model 29 MB) against 470 MB for one full checkpoint
+    assert sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) < 50_000_000
     assert clf.labels == ["culture", "diplomacy", "economy", "politics", "security", "sports", "technology"]
     assert clf.settings.multi_label and set(clf.settings.thresholds) == set(clf.labels)
     assert clf.settings.display_names["politics"] == "سياسة" and clf.settings.display_names["security"] == "أمن"

@@ -217,3 +217,94 @@ def test_a_label_added_to_a_model_with_a_second_model_is_read_by_the_model_alone
     grown = add_label(clf, "health", np.zeros(clf.head_layer().in_features, dtype=np.float32), 0.0)
     assert grown.labels[-1] == "health" and grown.settings.second_model == ""
     assert len(grown.predict(SHORT)[0]["scores"]) == len(grown.labels)  # no second model with other labels
+
+
+# -------------------------------------------------------------------------------------------- the title model
+@pytest.fixture
+def with_title(with_second):
+    """with_second read with the shipped model's topics, plus a title model in titles/: a single-label model
+    over those topics (the tiny model's head cut to their rows, shifted), read for texts of up to 16 tokens."""
+    import json
+
+    import torch
+
+    title = TopicClassifier.from_pretrained(with_second, backend="fp32")
+    names = ["politics", *reversed(TOPICS)]  # another order than the topics: matched by name
+    keep = [title.labels.index(name) for name in names]
+    old = title.head_layer()
+    head = torch.nn.Linear(old.in_features, len(keep))
+    with torch.no_grad():
+        head.weight.copy_(old.weight[keep])
+        head.bias.copy_(old.bias[keep] + torch.linspace(1.5, -1.5, len(keep)))
+    title.model.classifier = head
+    title.model.config.update({"id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)},
+                               "num_labels": len(names)})
+    title.settings = dataclasses.replace(title.settings, multi_label=False, thresholds={}, second_model="",
+                                         second_model_tokens=0)
+    title.save_pretrained(with_second / "titles")
+    config = json.loads((with_second / "topic_config.json").read_text())
+    config.update(topics=TOPICS, residual_topic="politics", title_model="titles", title_model_weight=0.6)
+    (with_second / "topic_config.json").write_text(json.dumps(config))
+    return with_second
+
+
+def test_a_short_text_takes_its_label_from_the_mean_of_the_title_and_second_models(with_title):
+    clf = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    second = TopicClassifier.from_pretrained(with_title / "second", backend="fp32")
+    title = TopicClassifier.from_pretrained(with_title / "titles", backend="fp32")
+    assert title.labels != clf.topics and sorted(title.labels) == sorted(clf.topics)
+    texts = [SHORT, *(" ".join(t.split()[:3]) for t in TEXTS)]
+    assert all(len(clf.windows(t)[0]) <= 16 for t in texts)
+    own = clf.topic_proba(second.predict_proba(texts)[:, [second.labels.index(x) for x in clf.labels]])
+    theirs = title.predict_proba(texts)[:, [title.labels.index(x) for x in clf.topics]]
+    mean = 0.6 * theirs + 0.4 * own
+    got = clf.predict(texts)
+    topic = clf.topic_proba(clf.predict_proba(texts))
+    assert [r["label"] for r in got] == [clf.topics[i] for i in mean.argmax(1)]
+    assert (np.argsort(-topic, 1) == np.argsort(-mean, 1)).all()  # the mean's ranking of every topic
+    best = mean[:, :-1].max(1, keepdims=True)
+    assert np.allclose(topic[:, -1], (mean[:, -1:] / (best + mean[:, -1:]))[:, 0], atol=1e-5)
+    assert np.allclose(topic[:, :-1], mean[:, :-1] / (best + mean[:, -1:]), atol=1e-5)
+    # the facets and politics stay the second model's, moved onto this model's thresholds
+    facets = [clf.labels.index(x) for x in clf.labels if x not in TOPICS]
+    moved = logit(second.predict_proba(texts)[:, [second.labels.index(x) for x in clf.labels]]) \
+        + clf._second_offset(second)
+    assert np.allclose(logit(clf.predict_proba(texts))[:, facets], moved[:, facets], atol=1e-3)
+    # a longer text is untouched, and a text's scores do not depend on what shares its batch
+    plain = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    plain.settings = dataclasses.replace(plain.settings, title_model="", title_model_weight=0.0)
+    assert np.allclose(clf.predict_proba(LONG), plain.predict_proba(LONG), atol=1e-6)
+    mixed = clf.predict_proba([SHORT, LONG, SHORT])
+    assert np.allclose(mixed, np.stack([clf.predict_proba(x)[0] for x in (SHORT, LONG, SHORT)]), atol=1e-6)
+
+
+def test_a_title_model_needs_the_topics_and_a_length(with_title):
+    import shutil
+
+    shutil.rmtree(with_title / "titles")
+    shutil.copytree(with_title / "second", with_title / "titles")  # multi-label, with the facets
+    with pytest.raises(UserError, match="title model .* cannot serve a single-label one"):
+        TopicClassifier.from_pretrained(with_title, backend="fp32").predict(SHORT)
+    with pytest.raises(UserError, match="title_model needs title_model_weight"):
+        TopicSettings(second_model="second", second_model_tokens=16, title_model="titles")
+    with pytest.raises(UserError, match="title_model needs title_model_weight"):
+        TopicSettings(second_model="second", second_model_tokens=16, title_model="titles", title_model_weight=1.5)
+    with pytest.raises(UserError, match="set second_model_tokens"):
+        TopicSettings(second_model="second", second_model_margin=0.5, title_model="titles", title_model_weight=0.5)
+
+
+def test_a_label_added_to_a_model_with_a_title_model_is_read_by_the_model_alone(with_title):
+    from training.add_label import add_label
+
+    clf = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    grown = add_label(clf, "health", np.zeros(clf.head_layer().in_features, dtype=np.float32), 0.0)
+    assert grown.settings.title_model == "" and grown.settings.second_model == ""
+    assert len(grown.predict(SHORT)[0]["scores"]) == len(grown.labels)
+
+
+def test_an_onnx_export_takes_its_title_model_along(with_title, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path / "cache"))
+    clf = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    exported = TopicClassifier.from_pretrained(clf.save_onnx(tmp_path / "export"))
+    assert exported.settings.title_model == "titles" and (tmp_path / "export" / "titles" / "config.json").is_file()
+    assert exported.predict(SHORT)[0]["label"] == clf.predict(SHORT)[0]["label"]

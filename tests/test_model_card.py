@@ -34,3 +34,14 @@ def test_an_exported_delta_card_says_light_and_runs(trained, tmp_path):
     assert len(blocks) == 1 and str(out.resolve()) in blocks[0]
     ran = run_elsewhere(blocks[0], tmp_path)
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_card_says_the_blend_only_where_the_directory_holds_it():
+    from model.card import baseline_line
+
+    metrics = {"baseline": {"dev": {"macro_f1": 0.81}, "test": {"macro_f1": 0.82}, "train_articles": 100},
+               "fusion": {"adopted": True, "weight": 0.7},
+               "transformer_alone": {"dev": {"macro_f1": 0.8241}, "test": {"macro_f1": 0.8255}}}
+    assert "blends the transformer" in baseline_line(metrics, blended=True)
+    left_out = baseline_line(metrics, blended=False)  # a directory saved without its tfidf/ (model/default/titles)
+    assert "blends" not in left_out and "leaves out" in left_out and "dev 0.8241, test 0.8255" in left_out

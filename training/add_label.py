@@ -13,7 +13,6 @@ docs/multi-label.md ("Few-shot new labels").
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
@@ -66,9 +65,8 @@ def add_label(classifier: TopicClassifier, label: str, weights: np.ndarray, bias
     classifier.settings.thresholds[label] = threshold
     if display_name:
         classifier.settings.display_names[label] = display_name
-    # a second model (settings.second_model) has no row for the new label: the grown model reads every text itself
-    classifier.settings = dataclasses.replace(classifier.settings, second_model="", second_model_tokens=0,
-                                              second_model_margin=0.0)
+    # the second and title models have no row for the new label: the grown model reads every text itself
+    classifier.settings = classifier.settings.alone()
     return classifier
 
 

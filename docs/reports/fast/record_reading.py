@@ -23,7 +23,9 @@ clf = TopicClassifier.from_pretrained(model_dir)
 s = clf.settings
 record = {"reading": f"{clf.backend}, {s.max_windows} window(s) of {s.max_length} tokens"
                      + (f", short texts (up to {s.second_model_tokens} tokens) and topic margins under {s.second_model_margin:g} read by {s.second_model}/"
-                        if s.second_model else ""),
+                        if s.second_model else "")
+                     + (f", their topics the mean with {s.title_model}/ (weight {s.title_model_weight:g})"
+                        if s.title_model else ""),
           "scored": "macro- and micro-F1 of `labels` over the label entries the data decides"}
 for name in ("dev", "test"):
     part = splits[name]

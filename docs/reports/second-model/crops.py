@@ -6,7 +6,6 @@ reading: the 12-layer model reads every crop better.
 
     python docs/reports/second-model/crops.py ../shared/datasets/ant-multisource-v2.1 docs/reports/second-model/crops.json
 """
-import dataclasses
 import json
 import sys
 
@@ -19,7 +18,7 @@ from training.metrics import single_label_scores
 data, out = sys.argv[1], sys.argv[2]
 dev = topic_parts("model/default", data, "training/recipes/topics.yaml")[0]["dev"]
 student = TopicClassifier.from_pretrained("model/default")
-student.settings = dataclasses.replace(student.settings, second_model="", second_model_tokens=0, second_model_margin=0.0)
+student.settings = student.settings.alone()
 teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
 gold = list(dev["label"])
 rows = {}

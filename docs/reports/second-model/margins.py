@@ -19,7 +19,7 @@ data, out = sys.argv[1], sys.argv[2]
 dev = topic_parts("model/default", data, "training/recipes/topics.yaml")[0]["dev"]
 texts, titles, gold = list(dev["text"]), list(dev["title"]), list(dev["label"])
 student = TopicClassifier.from_pretrained("model/default")
-student.settings = dataclasses.replace(student.settings, second_model="", second_model_tokens=0, second_model_margin=0.0)
+student.settings = student.settings.alone()
 scores = {"student": student.topic_proba(student.predict_proba(texts, titles))}
 for windows in (1, 2):
     teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")

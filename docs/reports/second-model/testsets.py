@@ -5,7 +5,6 @@ model and without (the 4-layer student alone): macro-F1 of predict's `label` ove
 
     python docs/reports/second-model/testsets.py ../shared/datasets/ant-multisource-v2.1 docs/reports/second-model/testsets.json
 """
-import dataclasses
 import json
 import sys
 import time
@@ -33,7 +32,7 @@ rows = {}
 for name, second in (("default", True), ("student alone", False)):
     clf = TopicClassifier.from_pretrained("model/default")
     if not second:
-        clf.settings = dataclasses.replace(clf.settings, second_model="", second_model_tokens=0, second_model_margin=0.0)
+        clf.settings = clf.settings.alone()
     started = time.perf_counter()
     probs = clf.predict_proba(texts, titles)
     topics = single_label_scores([test[n]["label"] for n in topical],

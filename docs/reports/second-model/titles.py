@@ -5,7 +5,6 @@ logits left unmoved (the alternative the dev split turned down). Macro-F1 of pre
 
     python docs/reports/second-model/titles.py ../shared/datasets/ant-multisource-v2.1 docs/reports/second-model/titles.json
 """
-import dataclasses
 import json
 import sys
 
@@ -19,7 +18,7 @@ data, out = sys.argv[1], sys.argv[2]
 parts = topic_parts("model/default", data, "training/recipes/topics.yaml")[0]
 default = TopicClassifier.from_pretrained("model/default")
 student = TopicClassifier.from_pretrained("model/default")
-student.settings = dataclasses.replace(student.settings, second_model="", second_model_tokens=0, second_model_margin=0.0)
+student.settings = student.settings.alone()
 teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
 unmoved = TopicClassifier.from_pretrained("model/default")
 full = unmoved._second_offset
