@@ -3,7 +3,7 @@ default's dev and test titles and on JawharaFM's titles (an outlet no split hold
 docs/reports/cross-corpus/jawhara.py --titles). Arms: the 12-layer model (`model/default/teacher`, read as predict
 reads its label), the title reader alone (its TF-IDF blend removed), the title reader as saved (blended), and
 the mean of the 12-layer model's and the title reader's topic probabilities at the weight chosen on dev titles.
-The reader must have been saved with its blend (training adopted it for the run measured).
+A reader saved without a blend (training did not adopt one) reads the same alone and as saved.
 
     python docs/reports/second-model/title_reader.py runs/titles runs/title-reader \
         docs/reports/second-model/title-reader.json
@@ -38,7 +38,8 @@ tfidf, reader.tfidf = reader.tfidf, None  # the reader alone; as saved, its logi
 settings = reader.settings
 for split, (texts, gold) in parts.items():
     alone = reader._logits(texts, [None] * len(texts), 32)[0]
-    blended = fuse(alone, tfidf.decision_function(texts_with_titles(texts)), settings.fusion, settings.multi_label)
+    blended = alone if tfidf is None else fuse(alone, tfidf.decision_function(texts_with_titles(texts)),
+                                               settings.fusion, settings.multi_label)
     proba[split] = {"teacher": view.predict_proba(texts), "reader alone": probabilities(alone, settings.multi_label),
                     "reader as saved": probabilities(blended, settings.multi_label)}
 
