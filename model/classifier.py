@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -20,7 +20,7 @@ from .atomic import atomic_directory
 from .errors import UserError
 from .inputs import as_batch, input_error, script_warnings
 from .normalize import NormalizerConfig, normalize
-from .scores import aggregate_windows, probabilities, topic_scores
+from .scores import aggregate_windows, logit, probabilities, topic_scores
 from .tokens import Tokens
 
 # torch and transformers are imported where a PyTorch model is loaded or run, never for a model that ONNX
@@ -108,8 +108,6 @@ class TopicSettings:
 
     def alone(self) -> "TopicSettings":
         """These settings without the second and title models: the model reads every text itself."""
-        from dataclasses import replace
-
         return replace(self, second_model="", second_model_tokens=0, second_model_margin=0.0, title_model="",
                        title_model_weight=0.0)
 
@@ -459,12 +457,11 @@ class TopicClassifier:
         s = self.settings
         if not s.multi_label:  # topics are the labels: softmax gives `topic` back
             return np.log(np.clip(topic, 1e-12, None)).astype(np.float32)
-        mine = topic[:, :len(s.topics)] if s.residual_topic else topic
+        mine = topic
         if s.residual_topic:
-            mine = mine / (mine.max(1, keepdims=True) + topic[:, -1:])
-        mine = np.clip(mine, 1e-6, 1 - 1e-6)
+            mine = topic[:, :-1] / (topic[:, :-1].max(1, keepdims=True) + topic[:, -1:])
         out = logits.copy()
-        out[:, [self.labels.index(t) for t in (s.topics or self.labels)]] = np.log(mine / (1 - mine))
+        out[:, [self.labels.index(t) for t in (s.topics or self.labels)]] = logit(mine)
         return out
 
     def _second_offset(self, reader: "TopicClassifier") -> np.ndarray:
@@ -474,10 +471,6 @@ class TopicClassifier:
         on dev titles (0.7107 against 0.7195 macro-F1; docs/default-model.md#the-second-model)."""
         if not self.settings.multi_label:
             return np.zeros(len(self.labels), dtype=np.float32)
-
-        def logit(p):
-            p = np.clip(p, 1e-6, 1 - 1e-6)
-            return np.log(p / (1 - p))
 
         return (logit(self.settings.threshold_vector(self.labels))
                 - logit(reader.settings.threshold_vector(self.labels))).astype(np.float32)

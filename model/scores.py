@@ -35,3 +35,9 @@ def topic_scores(probs: np.ndarray, labels: Sequence[str], topics: Sequence[str]
     probs = np.asarray(probs)
     scores = probs[:, [list(labels).index(topic) for topic in topics]]
     return np.concatenate([scores, 1 - scores.max(1, keepdims=True)], axis=1) if residual else scores
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """The inverse of the sigmoid, with probabilities kept within 1e-6 of 0 and 1."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
