@@ -74,9 +74,9 @@ class TopicSettings:
     # A second model (the subfolder `second_model`, same labels) reads what this one reads worst: every text
     # read whole in one window of at most `second_model_tokens` tokens (headlines, one-line posts), and every
     # text whose two best topic scores here lie less than `second_model_margin` apart. Its logits are moved by
-    # the difference of the two models' thresholds, so this model's thresholds take exactly its decisions. The
-    # shipped default hands both to its 12-layer teacher (docs/default-model.md#the-second-model). Empty: this
-    # model reads every text alone.
+    # the difference of the two models' thresholds, so this model's thresholds take exactly its decisions;
+    # where topics are set, its topic scores (and so `label`) stay its own. The shipped default hands both to
+    # its 12-layer teacher (docs/default-model.md#the-second-model). Empty: this model reads every text alone.
     second_model: str = ""
     second_model_tokens: int = 0
     second_model_margin: float = 0.0
@@ -405,12 +405,19 @@ class TopicClassifier:
             reader, picked = self.second_reader(), np.flatnonzero(second)
             logits = reader._logits([texts[n] for n in picked], [titles[n] for n in picked], batch_size)[0]
             logits = logits[:, [reader.labels.index(label) for label in self.labels]]
-            scores[picked] = logits + self._second_offset(reader)
-            if s.title_model and short.any():
-                rows = np.flatnonzero(short)
-                own = self.topic_proba(probabilities(logits[np.searchsorted(picked, rows)], s.multi_label))
-                scores[rows] = self._with_topic_scores(scores[rows], self._title_mean(
-                    own, [texts[n] for n in rows], [titles[n] for n in rows], batch_size))
+            # Its decisions are its own, its logits moved onto this model's thresholds. Where topics are set
+            # apart from facets, its topic scores stay its own answer, which moving them would change
+            # (`label` 2.8 macro-F1 points lower on dev articles: docs/default-model.md#the-second-model);
+            # on short texts they are the title mean.
+            moved = logits + self._second_offset(reader)
+            own = self.topic_proba(probabilities(logits, s.multi_label))
+            titled = np.flatnonzero(short[picked]) if s.title_model else np.array([], dtype=np.int64)
+            if len(titled):
+                own[titled] = self._title_mean(own[titled], [texts[n] for n in picked[titled]],
+                                               [titles[n] for n in picked[titled]], batch_size)
+            kept = np.arange(len(picked)) if s.topics else titled
+            moved[kept] = self._with_topic_scores(moved[kept], own[kept])
+            scores[picked] = moved
         if self.tfidf is not None:
             from .tfidf import fuse, texts_with_titles
 
@@ -430,15 +437,30 @@ class TopicClassifier:
                                           backend=self.backend)
         return self._second
 
+    def title_reader(self) -> "TopicClassifier":
+        """The title model (settings.title_model), loaded on first use with its own backend; its labels must
+        be this model's topics."""
+        if self._title is None:
+            if self.source is None:
+                raise UserError("this model reads short texts with a title model, but was not loaded from its "
+                                "directory (use TopicClassifier.from_pretrained)")
+            path = self.source / self.settings.title_model
+            self._title = load_companion(path, f"title model {path}", multi_label=False, labels=self.topics,
+                                         same_labels=True, backend=self._title_backend())
+        return self._title
+
+    def companions(self) -> list["TopicClassifier"]:
+        """The second and title models the settings name, loaded now. predict loads each on its first text
+        that needs it; a server or a benchmark loads them before it serves or times."""
+        s = self.settings
+        return [load() for name, load in ((s.second_model, self.second_reader), (s.title_model, self.title_reader))
+                if name]
+
     def _title_mean(self, own: np.ndarray, texts, titles, batch_size: int) -> np.ndarray:
         """The mean of the title model's probabilities and `own` topic scores (columns: self.topics)."""
-        if self._title is None:
-            self._title = load_companion(self.source / self.settings.title_model,
-                                         f"title model {self.source / self.settings.title_model}",
-                                         multi_label=False, labels=self.topics, same_labels=True,
-                                         backend=self._title_backend())
-        logits = self._title._logits(texts, titles, batch_size)[0]
-        theirs = probabilities(logits, False)[:, [self._title.labels.index(t) for t in self.topics]]
+        title = self.title_reader()
+        logits = title._logits(texts, titles, batch_size)[0]
+        theirs = probabilities(logits, False)[:, [title.labels.index(t) for t in self.topics]]
         w = self.settings.title_model_weight
         return w * theirs + (1 - w) * own
 
@@ -467,8 +489,7 @@ class TopicClassifier:
     def _second_offset(self, reader: "TopicClassifier") -> np.ndarray:
         """What moves the second model's logits onto this model's thresholds (multi-label: logit of this
         model's threshold minus logit of its own, so each label passes here exactly where it passed there).
-        Leaving the topics' logits unmoved, so that the second model's own topic answer stays, scored lower
-        on dev titles (0.7107 against 0.7195 macro-F1; docs/default-model.md#the-second-model)."""
+        The topic scores are then set back to the second model's own answer (_with_topic_scores)."""
         if not self.settings.multi_label:
             return np.zeros(len(self.labels), dtype=np.float32)
 

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model_dir = Path(args.model) if args.model else default_model_dir()
         classifier = TopicClassifier.from_pretrained(model_dir, backend=args.backend)
+        classifier.companions()  # loaded before serving, not inside the first request that needs one
         app = create_app(classifier, str(model_dir), limits)
         config = uvicorn.Config(app, log_level="info" if args.access_log else "warning", access_log=args.access_log,
                                 timeout_graceful_shutdown=10)

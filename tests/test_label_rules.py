@@ -278,6 +278,39 @@ def test_a_short_text_takes_its_label_from_the_mean_of_the_title_and_second_mode
     assert np.allclose(mixed, np.stack([clf.predict_proba(x)[0] for x in (SHORT, LONG, SHORT)]), atol=1e-6)
 
 
+def test_an_article_handed_over_keeps_the_second_models_own_topic_answer(with_title):
+    """With topics set apart from facets, an article the margin hands over takes its topic scores, and so
+    its `label`, from the second model's own reading; moving them onto this model's thresholds would change
+    them. Its facets are the second model's decisions, moved onto this model's thresholds."""
+    clf = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    second = TopicClassifier.from_pretrained(with_title / "second", backend="fp32")
+    clf.settings = dataclasses.replace(clf.settings, second_model_margin=1.0)  # every article is handed over
+    texts = [" ".join([t] * 8) for t in TEXTS]  # all longer than the 16 tokens of the title route
+    raw = second.predict_proba(texts)[:, [second.labels.index(x) for x in clf.labels]]
+    offset = clf._second_offset(second)
+    assert (np.abs(offset[[clf.labels.index(t) for t in TOPICS]]) > 0.1).all()  # moving would change them
+    own = clf.topic_proba(raw)
+    got = clf.predict(texts)
+    assert [r["label"] for r in got] == [clf.topics[i] for i in own.argmax(1)]
+    assert np.allclose(clf.topic_proba(clf.predict_proba(texts)), own, atol=1e-5)
+    facets = [clf.labels.index(x) for x in clf.labels if x not in TOPICS]
+    assert np.allclose(logit(clf.predict_proba(texts))[:, facets], (logit(raw) + offset)[:, facets], atol=1e-3)
+
+
+def test_companions_loads_the_second_and_title_models_before_any_text_needs_them(with_title):
+    """What a server or the benchmark calls before serving or timing: both models are loaded, and predict
+    then uses those very objects (nothing is loaded on the first short text)."""
+    clf = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    second, title = clf.companions()
+    assert second.labels == clf.labels and title.labels == ["politics", *reversed(TOPICS)]
+    assert clf.second_reader() is second and clf.title_reader() is title
+    clf.predict(SHORT)
+    assert clf.second_reader() is second and clf.title_reader() is title
+    alone = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    alone.settings = alone.settings.alone()
+    assert alone.companions() == []
+
+
 def test_a_title_model_needs_the_topics_and_a_length(with_title):
     import shutil
 
