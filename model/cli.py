@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from . import batch_predict, load
 from .backends import BACKENDS
-from .classifier import TEACHER_DIR, TFIDF_DIR, TOPIC_CONFIG, TopicClassifier
+from .classifier import TFIDF_DIR, TOPIC_CONFIG, TopicClassifier
 from .errors import UserError
 
 # Files read as one article per row (by batch_predict's reader), with or without --out.
@@ -149,7 +149,8 @@ def print_explanations(result: dict, width: int = 100) -> None:
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="trained model directory")
-    parser.add_argument("--out", required=True, help="directory to write (replaced atomically if it exists; a teacher/ folder in it is kept)")
+    parser.add_argument("--out", required=True, help="directory to write (replaced atomically if it exists; the "
+                        "model folders in it, such as teacher/ and titles/, are kept)")
     parser.add_argument("--format", choices=["delta", "onnx"], default="delta",
                         help="delta: only the tensors training changed, rebuilt on the base at load time; "
                         "onnx: a graph for ONNX Runtime, which predict --model OUT runs")
@@ -181,8 +182,10 @@ def run_export(args: argparse.Namespace) -> int:
     extra = [model_dir / name for name in ("README.md", "metrics.json", "data_summary.json", "training_config.yaml",
                                            "label_map.yaml", "test_ids.txt", TFIDF_DIR)
              if (model_dir / name).exists()]
-    if (Path(args.out) / TEACHER_DIR).is_dir():  # a fast model replacing one in place keeps the full-size model beside it
-        extra.append(Path(args.out) / TEACHER_DIR)
+    # a fast model replacing one in place keeps the models beside it (the shipped one's teacher/ and titles/)
+    if Path(args.out).is_dir():
+        extra += sorted(folder for folder in Path(args.out).iterdir()
+                        if folder.is_dir() and folder.name != TFIDF_DIR and (folder / "config.json").is_file())
     out = delta.save_delta(classifier.model, (model_dir / TOPIC_CONFIG).read_text(), base, Path(args.out), extra)
     rewrite_card(out, classifier)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file()) / 1e6

@@ -104,7 +104,7 @@ def test_the_teacher_ships_beside_it_and_agrees(shipped):
     assert teacher.predict(text)[0]["label"] == clf.predict(text)[0]["label"] == "politics"
 
 
-@pytest.mark.parametrize("part", [".", "teacher"])
+@pytest.mark.parametrize("part", [".", "teacher", "titles"])
 def test_the_shipped_training_configs_state_the_reading_they_ship(shipped, part):
     """Each committed training_config.yaml states how its model reads: the window (`read_length`, else the
     length trained at), the windows per article and how they combine, and the backend where one is pinned."""
@@ -117,6 +117,20 @@ def test_the_shipped_training_configs_state_the_reading_they_ship(shipped, part)
     assert (config.max_windows, config.window_overlap, config.aggregate, config.title_in_every_window) == \
         (reads["max_windows"], reads["window_overlap"], reads["aggregate"], reads["title_in_every_window"])
     assert (config.backend or "") == reads.get("backend", "")
+
+
+def test_the_recipes_rebuild_the_shipped_settings(shipped):
+    """train-fast.sh lays training/recipes/fast-reading.json over the student's settings, and trains the title
+    model with training/recipes/titles.yaml: both say what ships."""
+    import yaml
+
+    reads = json.loads((shipped[0] / "topic_config.json").read_text(encoding="utf-8"))
+    laid = json.loads(open("training/recipes/fast-reading.json", encoding="utf-8").read())
+    assert {key: reads.get(key) for key in laid} == laid
+    recipe = yaml.safe_load(open("training/recipes/titles.yaml", encoding="utf-8"))
+    trained = yaml.safe_load((shipped[0] / "titles" / "training_config.yaml").read_text(encoding="utf-8"))
+    assert {key: trained[key] for key in recipe if key != "output_dir"} == \
+        {key: value for key, value in recipe.items() if key != "output_dir"}
 
 
 @pytest.mark.parametrize("card", ["README.md", "teacher/README.md"])

@@ -73,6 +73,23 @@ def test_delta_export_is_small_and_predicts_like_the_full_model(top_trained, tmp
     assert np.allclose(full, rebuilt, atol=2e-3)  # fp16 storage of the trained tensors
 
 
+def test_an_export_in_place_keeps_the_models_beside_it(top_trained, trained, tmp_path):
+    """Re-exporting a fast model over a directory (train-fast.sh over model/default) keeps the model folders in
+    it, teacher/ and titles/ as shipped, and drops the rest of what was there."""
+    out, _ = top_trained
+    home = tmp_path / "home"
+    for folder in ("teacher", "titles"):
+        shutil.copytree(trained, home / folder)
+    (home / "stale.txt").write_text("from the model before")
+    (home / "notes").mkdir()  # a folder that holds no model
+    assert cli_main(["export", "--model", str(out), "--out", str(home)]) == 0
+    assert (home / "delta.safetensors").is_file() and not (home / "stale.txt").exists()
+    assert not (home / "notes").exists()
+    for folder in ("teacher", "titles"):
+        kept = TopicClassifier.from_pretrained(home / folder, backend="fp32")
+        assert kept.labels == TopicClassifier.from_pretrained(trained, backend="fp32").labels
+
+
 def test_delta_refuses_a_changed_base(top_trained, tiny_base, tmp_path):
     out, _ = top_trained
     base = tmp_path / "base"

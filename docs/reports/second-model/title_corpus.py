@@ -5,7 +5,7 @@ an outlet that no split holds, those with a body only (the 3,760 of docs/reports
 --titles). Articles without a title are left out.
 
     python docs/reports/second-model/title_corpus.py ../shared/datasets/ant-multisource-v2.1 \
-        ../shared/datasets/ant-jawharafm-v1.1 runs/titles
+        [../shared/datasets/ant-jawharafm-v1.1] runs/titles
     arabic-topics train --data runs/titles/train.csv --dev-data runs/titles/dev.csv \
         --test-data runs/titles/test.csv --output-dir runs/title-reader
     arabic-topics evaluate --model runs/title-reader --data runs/titles/jawharafm.csv
@@ -18,11 +18,14 @@ from eval.protocols import topic_parts
 from training.corpus import read_corpus
 from training.hygiene import LabelMapping
 
-ant, jawhara, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+if len(sys.argv) not in (3, 4):
+    sys.exit("usage: python docs/reports/second-model/title_corpus.py ANT_CORPUS [JAWHARA_CORPUS] OUT")
+ant, jawhara, out = sys.argv[1], (sys.argv[2] if len(sys.argv) == 4 else None), Path(sys.argv[-1])
 out.mkdir(parents=True, exist_ok=True)
 parts = topic_parts("model/default", ant, "training/recipes/topics.yaml")[0]
-parts["jawharafm"] = LabelMapping.from_yaml("training/recipes/jawhara-topics.yaml").apply(read_corpus(jawhara)) \
-    .filter(lambda r: r["text"].strip() != "")  # as jawhara.py: a few files have a title and no body
+if jawhara:  # the evaluation table only; training needs ANT's alone
+    parts["jawharafm"] = LabelMapping.from_yaml("training/recipes/jawhara-topics.yaml").apply(read_corpus(jawhara)) \
+        .filter(lambda r: r["text"].strip() != "")  # as jawhara.py: a few files have a title and no body
 for name, part in parts.items():
     rows = [(i, t.strip(), lab) for i, t, lab in zip(part["id"], part["title"], part["label"]) if t and t.strip()]
     with open(out / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
