@@ -429,10 +429,7 @@ class TopicClassifier:
         """The second model (settings.second_model), loaded on first use with this model's backend; it must
         have this model's labels."""
         if self._second is None:
-            if self.source is None:
-                raise UserError("this model hands some texts to a second model, but was not loaded from its "
-                                "directory (use TopicClassifier.from_pretrained)")
-            path = self.source / self.settings.second_model
+            path = self._companion_dir(self.settings.second_model, "second model")
             self._second = load_companion(path, f"second model {path}", labels=self.labels, same_labels=True,
                                           backend=self.backend)
         return self._second
@@ -441,13 +438,16 @@ class TopicClassifier:
         """The title model (settings.title_model), loaded on first use with its own backend; its labels must
         be this model's topics."""
         if self._title is None:
-            if self.source is None:
-                raise UserError("this model reads short texts with a title model, but was not loaded from its "
-                                "directory (use TopicClassifier.from_pretrained)")
-            path = self.source / self.settings.title_model
+            path = self._companion_dir(self.settings.title_model, "title model")
             self._title = load_companion(path, f"title model {path}", multi_label=False, labels=self.topics,
                                          same_labels=True, backend=self._title_backend())
         return self._title
+
+    def _companion_dir(self, folder: str, role: str) -> Path:
+        if self.source is None:
+            raise UserError(f"this model hands some texts to a {role} ({folder}/), but was not loaded from its "
+                            "directory (use TopicClassifier.from_pretrained)")
+        return self.source / folder
 
     def companions(self) -> list["TopicClassifier"]:
         """The second and title models the settings name, loaded now. predict loads each on its first text

@@ -186,6 +186,16 @@ def test_a_text_whose_best_topics_lie_close_goes_to_the_second_model(with_second
     assert (gaps < cut).any() and (gaps >= cut).any()
 
 
+def test_a_model_built_in_memory_cannot_find_its_helper_models(with_title):
+    """The helper models live in the model's directory: a classifier built from objects names the fix."""
+    loaded = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    built = TopicClassifier(loaded.model, loaded.tokenizer, loaded.settings)
+    with pytest.raises(UserError, match=r"second model \(second/\), but was not loaded from its directory"):
+        built.predict(SHORT)
+    with pytest.raises(UserError, match=r"title model \(titles/\), but was not loaded"):
+        built.title_reader()
+
+
 def test_a_second_model_needs_the_same_labels(with_second, trained):
     import shutil
 
