@@ -90,6 +90,38 @@ def test_an_export_in_place_keeps_the_models_beside_it(top_trained, trained, tmp
         assert kept.labels == TopicClassifier.from_pretrained(trained, backend="fp32").labels
 
 
+def test_ship_title_model_exports_without_the_blend_under_fp32_onnx(top_trained, tmp_path, monkeypatch):
+    """training/recipes/ship_title_model.py: the light export of a run, its TF-IDF blend left out and its
+    reading pinned to fp32 ONNX in both its settings and its training config; a bad run gets exit 2."""
+    import runpy
+    import sys
+
+    import yaml
+
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path / "cache"))  # the ONNX export it runs under
+    out, _ = top_trained
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    (run / "tfidf").mkdir(exist_ok=True)  # as a run whose blend training adopted
+    settings = json.loads((run / "topic_config.json").read_text())
+    (run / "topic_config.json").write_text(json.dumps({**settings, "fusion": {"weight": 0.7, "temperature": 4.0}}))
+    script = "training/recipes/ship_title_model.py"
+    monkeypatch.setattr(sys, "argv", [script, str(run), str(tmp_path / "titles")])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(script, run_name="__main__")
+    assert done.value.code == 0
+    shipped = tmp_path / "titles"
+    assert (shipped / "delta.safetensors").is_file() and not (shipped / "tfidf").exists()
+    reads = json.loads((shipped / "topic_config.json").read_text())
+    assert reads["backend"] == "onnx" and "fusion" not in reads
+    assert yaml.safe_load((shipped / "training_config.yaml").read_text())["backend"] == "onnx"
+    assert TopicClassifier.from_pretrained(shipped).backend == "onnx"
+    monkeypatch.setattr(sys, "argv", [script, str(tmp_path / "nothing"), str(tmp_path / "x")])
+    with pytest.raises(SystemExit) as refused:
+        runpy.run_path(script, run_name="__main__")
+    assert refused.value.code == 2 and not (tmp_path / "x").exists()
+
+
 def test_delta_refuses_a_changed_base(top_trained, tiny_base, tmp_path):
     out, _ = top_trained
     base = tmp_path / "base"
