@@ -6,7 +6,6 @@ model) is one point of the grid (student weight 0), so the table says what the s
     python docs/reports/second-model/title_ensemble.py runs/titles runs/title-reader OUT.json
 (runs/titles-noBB with runs/title-reader-noBB: BBC held out of the reader, its test titles BBC's.)
 """
-import csv
 import json
 import sys
 
@@ -15,13 +14,10 @@ from sklearn.metrics import f1_score
 
 from model import TopicClassifier
 from model.scores import probabilities
+from title_tables import read_title_tables  # this folder's, as the script runs from it
 
 tables, reader_dir, out = sys.argv[1:4]
-parts = {}
-for split in ("dev", "test", "jawharafm"):
-    with open(f"{tables}/{split}.csv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    parts[split] = ([r["text"] for r in rows], [r["label"] for r in rows])
+parts = read_title_tables(tables)
 
 default = TopicClassifier.from_pretrained("model/default")
 default.settings = default.settings.alone()

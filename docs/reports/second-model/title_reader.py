@@ -9,7 +9,6 @@ A reader saved without a blend (training did not adopt one) reads the same alone
         docs/reports/second-model/title-reader.json
 (runs/titles and runs/title-reader: title_corpus.py's commands.)
 """
-import csv
 import json
 import sys
 
@@ -20,13 +19,10 @@ from eval.protocols import TopicView
 from model import TopicClassifier
 from model.scores import probabilities
 from model.tfidf import fuse, texts_with_titles
+from title_tables import read_title_tables  # this folder's, as the script runs from it
 
 tables, reader_dir, out = sys.argv[1:4]
-parts = {}
-for split in ("dev", "test", "jawharafm"):
-    with open(f"{tables}/{split}.csv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    parts[split] = ([r["text"] for r in rows], [r["label"] for r in rows])
+parts = read_title_tables(tables)
 
 teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
 view = TopicView(teacher, teacher.settings.topics + [teacher.settings.residual_topic], teacher.settings.residual_topic)
