@@ -105,6 +105,8 @@ def test_ship_title_model_exports_without_the_blend_under_fp32_onnx(top_trained,
     (run / "tfidf").mkdir(exist_ok=True)  # as a run whose blend training adopted
     settings = json.loads((run / "topic_config.json").read_text())
     (run / "topic_config.json").write_text(json.dumps({**settings, "fusion": {"weight": 0.7, "temperature": 4.0}}))
+    recipe = yaml.safe_load((run / "training_config.yaml").read_text())
+    (run / "training_config.yaml").write_text(yaml.safe_dump({**recipe, "backend": "onnx-int8"}))  # another one
     script = "training/recipes/ship_title_model.py"
     monkeypatch.setattr(sys, "argv", [script, str(run), str(tmp_path / "titles")])
     with pytest.raises(SystemExit) as done:

@@ -36,7 +36,7 @@ sets = {"ANT dev (chosen here)": dev, "ANT test": test, "JawharaFM articles": ja
 
 default = TopicClassifier.from_pretrained("model/default")
 teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
-readers = {"student": (default, dataclasses.replace(default.settings.alone())),
+readers = {"student": (default, default.settings.alone()),
            # a margin above any gap between two scores in [0, 1]: every article goes to the 12-layer model
            "12-layer": (default, dataclasses.replace(default.settings, second_model_margin=1.5)),
            "12-layer own": (teacher, teacher.settings)}
