@@ -16,23 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.protocols import topic_parts
+from article_sets import article_sets, topic_f1  # this folder's, as the script runs from it
 from model import TopicClassifier
-from training.corpus import read_corpus
-from training.hygiene import LabelMapping
-from training.metrics import single_label_scores
-from training.partial_labels import first_copies, read_ids
 
 ant, jawhara, out = sys.argv[1:4]
 cache = Path(sys.argv[4]) if len(sys.argv) > 4 else None
-recipes = Path("training/recipes")
-dev = topic_parts("model/default", ant, recipes / "topics.yaml")[0]["dev"]
-psd_ids = set(read_ids(recipes / "psd-test-ids.txt"))
-test = first_copies(LabelMapping.from_yaml(recipes / "topics.yaml").apply(read_corpus(ant)),
-                    set(read_ids(recipes / "teacher-test-ids.txt"))).filter(lambda r: r["id"] not in psd_ids)
-jawhara_rows = LabelMapping.from_yaml(recipes / "jawhara-topics.yaml").apply(read_corpus(jawhara)) \
-    .filter(lambda r: r["text"].strip() != "")
-sets = {"ANT dev (chosen here)": dev, "ANT test": test, "JawharaFM articles": jawhara_rows}
+sets = article_sets(ant, jawhara)
 
 default = TopicClassifier.from_pretrained("model/default")
 teacher = TopicClassifier.from_pretrained("model/default/teacher", backend="onnx-int8")
@@ -57,7 +46,7 @@ topics = default.topics
 
 
 def f1(part, rows) -> float:
-    return round(single_label_scores(list(part["label"]), [topics[i] for i in rows.argmax(1)])["macro_f1"], 4)
+    return topic_f1(part, rows, topics)
 
 
 result = {"ant": ant, "jawhara": jawhara, "articles": {n: len(p) for n, p in sets.items()}, "sets": {}}
