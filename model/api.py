@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from .batching import Busy, DynamicBatcher
 from .classifier import TopicClassifier
 from .errors import UserError
-from .serve import Limits
+from .limits import Limits
 
 STATIC = Path(__file__).parent / "static"  # the page and its script and style: package data, no CDN
 log = logging.getLogger("arabic_topics.serve")

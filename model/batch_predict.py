@@ -27,6 +27,7 @@ from tqdm import tqdm
 from . import load
 from .classifier import TopicClassifier
 from .errors import UserError
+from .inputs import json_object
 
 # Every record this module writes starts so; a torn last line is recognised (and dropped) by it, and an
 # output file whose last line is anything else is not ours to cut.
@@ -119,13 +120,7 @@ def _json_object(raw: bytes) -> dict:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 (invalid byte at offset {exc.start})") from None
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"a JSON {type(record).__name__}, not an object")
-    return record
+    return json_object(line)
 
 
 def _article(record: dict, where: str) -> Article:

@@ -1,9 +1,11 @@
 """What predict accepts, item by item. An article is a `str` with some non-space text; anything else (None,
 bytes, numbers, empty or blank text) is an error for that item alone, so one bad item never costs the
 others their results. A text that is valid but odd is classified and carries a warning: no Arabic letters,
-mostly non-Arabic letters, or longer than the part the model reads."""
+mostly non-Arabic letters, or longer than the part the model reads. Every JSONL file the package reads
+(articles, corpora, annotations) takes its lines through `json_object`, so each says what is wrong alike."""
 from __future__ import annotations
 
+import json
 import re
 
 ARABIC_LETTER = re.compile(r"[\u0620-\u064A\u066E-\u06D3\u06FA-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF"
@@ -62,3 +64,15 @@ def as_batch(texts, titles=None) -> tuple[list, list]:
     if len(titles) != len(texts):
         raise UserError(f"{len(titles)} titles for {len(texts)} texts; give one title (or None) per text")
     return texts, titles
+
+
+def json_object(line: str) -> dict:
+    """One JSON object from one line of a JSONL file (articles to predict, a training corpus, annotations);
+    otherwise a ValueError with the reason, to which the caller adds the file and line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"a JSON {type(record).__name__}, not an object")
+    return record

@@ -11,31 +11,13 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .backends import BACKENDS
 from .errors import UserError
+from .limits import Limits
 
 EXTRA = 'pip install -e ".[serve]"'
-
-
-@dataclass
-class Limits:
-    """What one request may carry, and how requests are batched (docs/serving.md#limits)."""
-
-    max_texts: int = 64  # texts per request
-    max_explain_texts: int = 8  # with explain: each text costs one forward pass per sentence (up to 40)
-    max_body: int = 2 * 1024 * 1024  # bytes of request body; the model reads ~2,000 characters of an article
-    max_batch: int = 32  # texts per forward pass, gathered from concurrent requests
-    max_wait_ms: float = 5.0  # how long a pass waits for more requests after the first
-    max_queue: int = 1024  # requests waiting; beyond it the server answers 503
-
-    def check(self) -> "Limits":
-        for name, value in asdict(self).items():
-            if value < (0 if name == "max_wait_ms" else 1):
-                raise UserError(f"--{name.replace('_', '-')} must be at least {0 if name == 'max_wait_ms' else 1}")
-        return self
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -75,7 +75,7 @@ def test_bad_requests_get_one_line(partial_model, trained, examples, tmp_path):
     cases = [(partial_model, "security", path, "already has a label"),
              (trained, "foreign_affairs", path, "multi-label models only"),
              (partial_model, "health", only_positive, "at least 2 examples and 2 counter-examples"),
-             (partial_model, "health", broken, "broken.jsonl:2: invalid JSON")]
+             (partial_model, "health", broken, "broken.jsonl:2: not JSON")]
     for model, label, file, message in cases:
         done = cli("add-label", "--model", model, "--label", label, "--examples", file, "--out", tmp_path / "x")
         assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -85,7 +85,7 @@ def test_non_utf8_file_is_reported(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"text": "نص", "label": "a"}\n{"text": "نص", "label": \n', r"x.jsonl:2: invalid JSON"),
+    ('{"text": "نص", "label": "a"}\n{"text": "نص", "label": \n', r"x.jsonl:2: not JSON"),
     ('{"text": "نص"}\n', r"x.jsonl:1: missing column 'label'"),
 ])
 def test_malformed_jsonl(tmp_path, content, message):

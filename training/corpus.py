@@ -8,7 +8,6 @@ A malformed file stops the read with its path: silently skipping files would cha
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from datasets import Dataset, Features, List, Value
 
 from model import UserError
 from model.batch_predict import table_records
+from model.inputs import json_object
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json"}
 ANT_TAG = re.compile(r"<(DOCNO|SRC|CAT|TITLE|ABSTRACT|TEXT)>(.*?)</\1>", re.S)
@@ -124,11 +124,9 @@ def _table_records(path: Path, columns: TableColumns):
         for n, line in enumerate(_read_text(path).split("\n"), 1):
             if line.strip():
                 try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CorpusError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise CorpusError(f"{path}:{n}: a JSON {type(record).__name__}, not an object")
+                    record = json_object(line)
+                except ValueError as exc:
+                    raise CorpusError(f"{path}:{n}: {exc}") from None
                 check(record, f"{path}:{n}", "the record has")
                 yield n, n, record
         return

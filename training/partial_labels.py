@@ -14,6 +14,7 @@ from pathlib import Path
 from datasets import Dataset, List, Value
 
 from model import UserError
+from model.inputs import json_object
 
 
 def jsonl_records(path: str | Path, what: str):
@@ -27,11 +28,9 @@ def jsonl_records(path: str | Path, what: str):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}:{n}: expected a JSON object")
+            record = json_object(line)
+        except ValueError as exc:
+            raise UserError(f"{path}:{n}: {exc}") from None
         yield n, record
 
 

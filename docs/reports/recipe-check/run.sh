@@ -3,6 +3,7 @@
 # make_corpora.py, each under /usr/bin/time -v (wall time, peak memory, the share of the two cores used),
 # then the table (docs/recipe-check.md) from each run's metrics.json.
 #   bash docs/reports/recipe-check/run.sh runs/recipe-check/data runs/rc [NAME ...]
+# SEED=N before the command adds --seed N to every run (the only change; the default command's seed is 0).
 set -uo pipefail
 data=$1 out=$2; shift 2
 names=${*:-jawhara-titles psd1200 ant-titles ant5 jawhara9}
@@ -22,7 +23,7 @@ for name in $names; do
     *) echo "unknown corpus $name" >&2; exit 2 ;;
   esac
   start=$(date +%s)
-  /usr/bin/time -v -o "$out/$name.time" arabic-topics train "${args[@]}" --output-dir "$out/$name" --overwrite \
+  /usr/bin/time -v -o "$out/$name.time" arabic-topics train "${args[@]}" ${SEED:+--seed "$SEED"} --output-dir "$out/$name" --overwrite \
     > "$out/$name.log" 2>&1
   status=$?
   echo "$name exit $status $(( $(date +%s) - start )) s, $(grep -h 'Percent of CPU' "$out/$name.time" | tr -d '\t')," \

@@ -9,7 +9,6 @@ model) is one point of the grid (student weight 0), so the table says what the s
 import json
 import sys
 
-import numpy as np
 from sklearn.metrics import f1_score
 
 from model import TopicClassifier
