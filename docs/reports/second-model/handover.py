@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from article_sets import article_sets, topic_f1  # this folder's, as the script runs from it
+from article_sets import article_sets, topic_f1, topic_scores  # this folder's, as the script runs from it
 from model import TopicClassifier
 
 ant, jawhara, out = sys.argv[1:4]
@@ -33,15 +33,8 @@ scores = {}
 for name, part in sets.items():
     for reader, (clf, settings) in readers.items():
         file = cache / f"{name.split(' (')[0].replace(' ', '-')}-{reader.replace(' ', '-')}.npy" if cache else None
-        if file is not None and file.is_file():
-            scores[name, reader] = np.load(file)
-            continue
         clf.settings = settings
-        scores[name, reader] = clf.topic_proba(clf.predict_proba(list(part["text"]), list(part["title"])))
-        if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            np.save(file, scores[name, reader])
-        print(name, reader, "read", flush=True)
+        scores[name, reader] = topic_scores(clf, part, file, f"{name} {reader}")
 topics = default.topics
 
 

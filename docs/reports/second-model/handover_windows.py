@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from article_sets import article_sets, topic_f1  # this folder's, as the script runs from it
+from article_sets import article_sets, topic_f1, topic_scores  # this folder's, as the script runs from it
 from model import TopicClassifier
 
 ant, jawhara, out = sys.argv[1:4]
@@ -41,14 +41,7 @@ for name, part in sets.items():
         costs[name, reader] = np.array([layers * sum(map(len, clf.windows(t, h))) for t, h in zip(texts, titles)])
         file = cache / f"{name.split(' (')[0].replace(' ', '-')}-{reader.replace(' ', '-').replace(',', '')}.npy" \
             if cache else None
-        if file is not None and file.is_file():
-            scores[name, reader] = np.load(file)
-            continue
-        scores[name, reader] = clf.topic_proba(clf.predict_proba(texts, titles))
-        if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            np.save(file, scores[name, reader])
-        print(name, reader, "read", flush=True)
+        scores[name, reader] = topic_scores(clf, part, file, f"{name} {reader}")
 topics = default.topics
 
 
