@@ -3,12 +3,19 @@ tokenizer.json. It needs neither transformers nor torch, so a model run by ONNX 
 classifies an article without importing either: start-up at import speed (docs/benchmarks.md)."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UserError
+
+
+# Parsed tokenizers by the sha256 of their tokenizer.json. The default model and the two models it hands texts
+# to carry the same e5-small tokenizer, and parsing its 250k pieces took 0.55 s a copy: a headline's start-up
+# parsed it three times (docs/benchmarks.md).
+_PARSED: dict[str, object] = {}
 
 
 class Tokens:
@@ -27,7 +34,11 @@ class Tokens:
 
         path = Path(path)
         try:
-            backend = Tokenizer.from_file(str(path / "tokenizer.json"))
+            text = (path / "tokenizer.json").read_bytes()
+            key = hashlib.sha256(text).hexdigest()
+            if key not in _PARSED:
+                _PARSED[key] = Tokenizer.from_str(text.decode("utf-8"))
+            backend = _PARSED[key]
             pad_id = json.loads((path / "config.json").read_text(encoding="utf-8")).get("pad_token_id")
         except Exception as exc:  # a missing or garbled file raises OSError, ValueError or tokenizers' own error
             raise UserError(f"{path}: cannot read its tokenizer ({exc.__class__.__name__})") from None

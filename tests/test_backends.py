@@ -1,5 +1,6 @@
 """Inference backends (model/backends.py) and the ONNX export, on the tiny real model."""
 import json
+import os
 import subprocess
 import sys
 
@@ -84,3 +85,47 @@ def test_scores_do_not_depend_on_the_batch(trained, texts, backend, tmp_path, mo
     alone = np.stack([classifier.predict_proba([text])[0] for text in mixed])
     for other in (alone, classifier.predict_proba(mixed[::-1])[::-1], classifier.predict_proba(mixed, batch_size=4)):
         assert np.abs(other - together).max() <= 1e-4
+
+
+def test_export_check_trusts_size_and_mtime_and_hashes_otherwise(tmp_path):
+    from model import backends
+
+    graph = tmp_path / backends.ONNX_FILE
+    graph.write_bytes(b"graph bytes")
+    backends.write_export_manifest(tmp_path)
+    assert backends.export_ready(tmp_path)
+    manifest = json.loads((tmp_path / backends.EXPORT_MANIFEST).read_text())
+    # size and mtime as recorded: the graph is not read again (a wrong recorded sha256 goes unnoticed)
+    (tmp_path / backends.EXPORT_MANIFEST).write_text(json.dumps({**manifest, backends.ONNX_FILE: "0" * 64}))
+    assert backends.export_ready(tmp_path)
+    # the same size written again, so another mtime: hashed, and refused
+    (tmp_path / backends.EXPORT_MANIFEST).write_text(json.dumps(manifest))
+    graph.write_bytes(b"graph BYTES")
+    os.utime(graph, ns=(manifest["mtime_ns"] + 10**9, manifest["mtime_ns"] + 10**9))
+    assert not backends.export_ready(tmp_path)
+    # a manifest from before size and mtime were recorded: hashed, and brought up to date when the graph
+    # checks out, so that the next load does not hash
+    graph.write_bytes(b"graph bytes")
+    (tmp_path / backends.EXPORT_MANIFEST).write_text(json.dumps({backends.ONNX_FILE: manifest[backends.ONNX_FILE]}))
+    assert backends.export_ready(tmp_path)
+    assert json.loads((tmp_path / backends.EXPORT_MANIFEST).read_text())["size"] == graph.stat().st_size
+    (tmp_path / backends.EXPORT_MANIFEST).write_text("[]")
+    assert not backends.export_ready(tmp_path)
+
+
+def test_models_with_one_tokenizer_file_share_its_parse(trained, tmp_path):
+    import shutil
+
+    from model.tokens import Tokens
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    first, second = Tokens.from_dir(trained), Tokens.from_dir(copy)
+    assert first.backend is second.backend
+    text = json.loads((copy / "tokenizer.json").read_text(encoding="utf-8"))
+    text["truncation"] = {"direction": "Right", "max_length": 7, "strategy": "LongestFirst", "stride": 0}
+    (copy / "tokenizer.json").write_text(json.dumps(text), encoding="utf-8")
+    other = Tokens.from_dir(copy)
+    assert other.backend is not first.backend
+    words = "نص عربي طويل " * 20
+    assert other.ids(words) == first.ids(words)  # windows are cut by the classifier, never by the tokenizer

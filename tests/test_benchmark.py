@@ -43,8 +43,15 @@ def test_benchmark_on_a_labelled_corpus(trained, tmp_path, cache_env):
     assert result["rows"][1]["agreement_with_reference"] == 1.0
     # the tiny model reads one window, as the pipeline does: the same head, the same decisions
     assert result["rows"][0]["agreement_with_reference"] >= 0.95
-    startup = result["startup"]
-    assert startup["predict_s"] > 0 and startup["import_torch_transformers_s"] > 0 and startup["repeats"] == 3
+    for key in ("startup", "startup_headline"):
+        startup = result[key]
+        assert startup["predict_s"] > 0 and startup["import_torch_transformers_s"] > 0 and startup["repeats"] == 3
+    # the headline: the corpus's first title, or else its article's first words
+    corpus = read_corpus(DATA / "ant")
+    heads = {" ".join(text.split()[:10]) for text in corpus["text"]}
+    heads |= set(corpus["title"]) if "title" in corpus.column_names else set()
+    assert result["startup_headline"]["text"] in heads
+    assert "start-up, one headline: predict" in done.stdout
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith(f"ours ({default}) / reference pipeline: ") and "x docs/s, macro-F1 " in last
     assert f"{result['ratio']:.2f}x" in last
