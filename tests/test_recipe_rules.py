@@ -25,25 +25,6 @@ BUDGET_S = 6.0
 OVERHEAD_S = 2.0
 
 
-def test_the_schedule_is_the_linear_one_until_a_deadline_moves_its_end():
-    import torch
-    from transformers import get_linear_schedule_with_warmup
-
-    from training.loop import LinearToEnd
-
-    optimiser = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    theirs = get_linear_schedule_with_warmup(optimiser, 7, 100).lr_lambdas[0]
-    ours = LinearToEnd(7, 100)
-    assert [ours(step) for step in range(120)] == [theirs(step) for step in range(120)]
-    ours.end = 60
-    assert ours(33) == pytest.approx(27 / 53) and ours(60) == ours(80) == 0.0
-    # a resumed run goes on with the end it had: LambdaLR saves the factor's attributes
-    saved = torch.optim.lr_scheduler.LambdaLR(optimiser, ours).state_dict()
-    again = torch.optim.lr_scheduler.LambdaLR(optimiser, LinearToEnd(7, 100))
-    again.load_state_dict(saved)
-    assert again.lr_lambdas[0].end == 60
-
-
 def test_the_budget_holds_and_the_best_checkpoint_is_saved(tiny_base, tmp_path):
     """1,000 epochs asked (minutes of training on the sample), a budget of 6 seconds given."""
     config = tiny_config(tiny_base, tmp_path / "m", epochs=1000, time_budget=BUDGET_S / 60, early_stopping_patience=0)
@@ -54,9 +35,6 @@ def test_the_budget_holds_and_the_best_checkpoint_is_saved(tiny_base, tmp_path):
     run = json.loads((out / "metrics.json").read_text())
     clock = run["time"]
     assert clock["stopped_by_budget"] and run["training"]["steps"] < clock["planned_steps"]
-    # the learning rate decayed to where the budget ended training, not cut at the planned schedule's rate
-    assert run["training"]["steps"] <= clock["schedule_end_step"] < clock["planned_steps"]
-    assert clock["last_learning_rate"] <= 0.1 * config.learning_rate
     # metrics.json rounds the elapsed time to 0.1 s, so it may exceed the wall clock by up to 0.05 s
     assert clock["budget_seconds"] == BUDGET_S and 0 < clock["elapsed_seconds"] <= wall + 0.05
     # the model kept is the best one evaluated, not the last: its dev score is the best of the evaluations

@@ -105,39 +105,15 @@ def scorer(labels: list[str], multi_label: bool, partial: bool) -> Callable:
     return compute_metrics
 
 
-class LinearToEnd:
-    """The linear schedule's factor (warm-up to 1, then down to 0 at `end`), with an `end` that a Deadline may
-    move before the planned last step. LambdaLR saves this object's attributes in its state_dict, so a resumed
-    run goes on with the end it had."""
-
-    def __init__(self, warmup: int, planned: int):
-        self.warmup, self.planned, self.end = warmup, planned, planned
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return step / max(1, self.warmup)
-        return max(0.0, (self.end - step) / max(1, self.end - self.warmup))
-
-
 class TopicTrainer(Trainer):
     """The Trainer, with losses of ours: cross-entropy weighted by inverse label frequency (the class_weights
     option) or against probability targets (single-label distillation), and for partial labels a binary
-    cross-entropy over the known entries only; and its linear schedule as LinearToEnd, whose end the Deadline
-    moves to where the time budget ends training."""
+    cross-entropy over the known entries only."""
 
     def __init__(self, *args, class_weights: torch.Tensor | None = None, soft_targets: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
         self.soft_targets = soft_targets
-
-    def create_scheduler(self, num_training_steps: int, optimizer=None):
-        if self.lr_scheduler is None and self.args.lr_scheduler_type == "linear":
-            # the same factors as the Trainer's linear schedule, until a Deadline moves the end
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer or self.optimizer, LinearToEnd(self.args.get_warmup_steps(num_training_steps),
-                                                         num_training_steps))
-            self._created_lr_scheduler = True
-        return super().create_scheduler(num_training_steps, optimizer)
 
     def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
         mask = inputs.pop("label_mask", None)
@@ -183,16 +159,11 @@ class ReadableProgress(ProgressCallback):
 def agreed(flag: bool, args) -> bool:
     """A flag as every process of a distributed run agrees on it (raised if any process raised it), so that
     all stop after the same step: one stopping alone would leave the others waiting in their next all-reduce."""
-    return bool(agreed_least(-int(flag), args) < 0)
-
-
-def agreed_least(value: int, args) -> int:
-    """The least of a number over every process of a distributed run, so that all act on the same one."""
     if args.world_size > 1:
-        tensor = torch.tensor([value], device=args.device)
-        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MIN)
-        return int(tensor.item())
-    return value
+        tensor = torch.tensor([int(flag)], device=args.device)
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+        return bool(tensor.item())
+    return flag
 
 
 class Deadline(TrainerCallback):
@@ -201,24 +172,13 @@ class Deadline(TrainerCallback):
     the model trained so far (at the epoch's end, or of the part-epoch) and its checkpoint, the best checkpoint
     loaded back, dev and test scored, the model saved, and `end_seconds` for the rest. Steps, evaluations and
     checkpoints are timed as training goes (the first evaluation's time is guessed: `dev_seconds`), so the
-    clock holds when the estimate was wrong; the best checkpoint so far is what is kept.
-
-    Where the budget will end training before its planned steps, the learning rate still decays to 0 where
-    it ends: after each step the schedule's end (LinearToEnd) moves to the last step that fits, counted at
-    the mean step time so far, with the evaluations and checkpoints still to come. The rate left is then in
-    proportion to the time left, and is near 0 at the step that stops. A schedule cut while the rate is still
-    high keeps a model trained at that rate (on long articles the estimate ran 11-43 % short on a frozen trunk,
-    and the deadline cut the schedule at 75 % of its steps: docs/recipe-check.md)."""
-
-    MIN_TIMED_STEPS = 10  # the schedule's end moves only once this many steps have been timed
+    clock holds when the estimate was wrong; the best checkpoint so far is what is kept."""
 
     def __init__(self, at: float | None, dev_seconds: float = 0.0, test_share: float = 0.0, end_seconds: float = 0.0):
         self.at, self.dev_seconds, self.test_share, self.end_seconds = at, dev_seconds, test_share, end_seconds
         self.step_seconds = self.save_seconds = 0.0
         self.reached = False
-        self.schedule_end: int | None = None  # the step the learning rate decays to 0 by, once timed
         self._mark = time.monotonic()
-        self._timed, self._timed_seconds = 0, 0.0
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._mark = time.monotonic()
@@ -230,36 +190,18 @@ class Deadline(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         self.save_seconds = max(self.save_seconds, time.monotonic() - self._mark)
 
-    def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
+    def on_step_end(self, args, state, control, **kwargs):
         now = time.monotonic()
         self.step_seconds = max(self.step_seconds, now - self._mark)
-        self._timed, self._timed_seconds = self._timed + 1, self._timed_seconds + now - self._mark
         self._mark = now
         # after the step that stops: up to two evaluations (the epoch's end, then the part-epoch) and their
         # checkpoints, the best one loaded back, dev and test scored, the model saved
         finish = (self.step_seconds + (3 + self.test_share) * self.dev_seconds + 4 * self.save_seconds
                   + self.end_seconds)
-        if self.at is not None:
-            self._move_schedule_end(args, state, lr_scheduler, self.at - now - finish)
         if agreed(self.at is not None and now + finish >= self.at, args):
             self.reached = control.should_training_stop = True
             if args.eval_strategy == "steps":  # at an epoch's end the Trainer evaluates and saves anyway
                 control.should_evaluate = control.should_save = True
-
-    def _move_schedule_end(self, args, state, lr_scheduler, seconds_left: float) -> None:
-        factor = getattr(lr_scheduler, "lr_lambdas", [None])[0]
-        if not isinstance(factor, LinearToEnd) or self._timed < self.MIN_TIMED_STEPS:
-            return
-        per_evaluation = (args.eval_steps if args.eval_strategy == "steps" and args.eval_steps
-                          else state.max_steps / max(args.num_train_epochs, 1e-9))
-        seconds_per_step = (self._timed_seconds / self._timed
-                            + (self.dev_seconds + self.save_seconds) / max(per_evaluation, 1.0))
-        fits = state.global_step + max(0, int(seconds_left / seconds_per_step))
-        end = agreed_least(min(factor.planned, fits), args)
-        if end < factor.planned and (self.schedule_end is None or self.schedule_end == factor.planned):
-            log.warning("time budget: the learning rate now decays to 0 by step %d of the %d planned, where the "
-                        "budget ends training", end, factor.planned)
-        factor.end = self.schedule_end = end
 
 
 class TrainingInterrupted(KeyboardInterrupt):

@@ -242,8 +242,7 @@ def train(config: TrainConfig) -> Path:
     metrics["evaluations"] = [{"epoch": e["epoch"], "step": e["step"], "dev_macro_f1": e["eval_macro_f1"]}
                               for e in trainer.state.log_history if "eval_macro_f1" in e]
     metrics["time"] = {"budget_seconds": budget, "stopped_by_budget": deadline.reached,
-                       "planned_steps": trainer.state.max_steps, "schedule_end_step": deadline.schedule_end,
-                       "last_learning_rate": float(trainer.lr_scheduler.get_last_lr()[0])}
+                       "planned_steps": trainer.state.max_steps}
     model = inputs.trunk.reattach() if inputs.trunk else trainer.model
     classifier = TopicClassifier(model.float(), tokenizer, settings, tfidf=blended)
     metrics["time"]["elapsed_seconds"] = round(time.monotonic() - started, 1)  # all but the save below
