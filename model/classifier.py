@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -35,6 +37,7 @@ TOPIC_CONFIG = "topic_config.json"
 TFIDF_DIR = "tfidf"
 TEACHER_DIR = "teacher"  # a distilled model ships the full-size model it is measured against here
 SETTINGS_FORMAT = 1  # topic_config.json layout; raise when a change would mislead older readers
+_EXPORTING = threading.RLock()  # held while a model is exported to the ONNX cache
 # A text longer than this is no news article (a dump of several, a report, a book chapter): predict warns that
 # it read only the windows. News articles are longer than the windows too, but their lead carries the topic.
 # All but one of ANT's 31,526 articles and all of JawharaFM's 10,162 are shorter (99.9th percentiles: 9,490
@@ -282,8 +285,9 @@ class TopicClassifier:
         if backend in ("onnx", "onnx-int8"):
             # Exported once into the user cache (keyed by the weights' checksum), then run from there.
             cached = backends.onnx_cache_dir(path, backend)
-            if not backends.export_ready(cached):
-                cls.from_pretrained(path, device, "fp32").save_onnx(cached, int8=backend == "onnx-int8")
+            with _EXPORTING:  # one export at a time: companions load side by side, and tracing is not thread-safe
+                if not backends.export_ready(cached):
+                    cls.from_pretrained(path, device, "fp32").save_onnx(cached, int8=backend == "onnx-int8")
             classifier = cls.from_pretrained(cached, device, backend)
         else:
             model, tokenizer = _load_torch(path)
@@ -402,6 +406,8 @@ class TopicClassifier:
             topic = np.sort(self.topic_proba(probabilities(scores[~short], s.multi_label)), axis=1)
             second[np.flatnonzero(~short)[topic[:, -1] - topic[:, -2] < s.second_model_margin]] = True
         if second.any():
+            if short.any():
+                self.companions()  # a short text is read by both: load them side by side
             reader, picked = self.second_reader(), np.flatnonzero(second)
             logits = reader._logits([texts[n] for n in picked], [titles[n] for n in picked], batch_size)[0]
             logits = logits[:, [reader.labels.index(label) for label in self.labels]]
@@ -450,11 +456,17 @@ class TopicClassifier:
         return self.source / folder
 
     def companions(self) -> list["TopicClassifier"]:
-        """The second and title models the settings name, loaded now. predict loads each on its first text
-        that needs it; a server or a benchmark loads them before it serves or times."""
+        """The second and title models the settings name, loaded now, side by side: ONNX Runtime builds its
+        sessions outside the GIL, and a headline's start-up (which needs both) fell by 0.5 s on 2 cores
+        (docs/benchmarks.md). predict loads them on its first text that needs them; a server or a benchmark
+        loads them before it serves or times."""
         s = self.settings
-        return [load() for name, load in ((s.second_model, self.second_reader), (s.title_model, self.title_reader))
-                if name]
+        loads = [load for name, load in ((s.second_model, self.second_reader), (s.title_model, self.title_reader))
+                 if name]
+        if len(loads) < 2 or (self._second is not None and self._title is not None):
+            return [load() for load in loads]
+        with ThreadPoolExecutor(len(loads)) as pool:
+            return list(pool.map(lambda load: load(), loads))
 
     def _title_mean(self, own: np.ndarray, texts, titles, batch_size: int) -> np.ndarray:
         """The mean of the title model's probabilities and `own` topic scores (columns: self.topics)."""

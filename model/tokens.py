@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from .errors import UserError
 # to carry the same e5-small tokenizer, and parsing its 250k pieces took 0.55 s a copy: a headline's start-up
 # parsed it three times (docs/benchmarks.md).
 _PARSED: dict[str, object] = {}
+_PARSING = threading.Lock()  # models loaded side by side parse a shared tokenizer once
 
 
 class Tokens:
@@ -36,9 +38,10 @@ class Tokens:
         try:
             text = (path / "tokenizer.json").read_bytes()
             key = hashlib.sha256(text).hexdigest()
-            if key not in _PARSED:
-                _PARSED[key] = Tokenizer.from_str(text.decode("utf-8"))
-            backend = _PARSED[key]
+            with _PARSING:
+                if key not in _PARSED:
+                    _PARSED[key] = Tokenizer.from_str(text.decode("utf-8"))
+                backend = _PARSED[key]
             pad_id = json.loads((path / "config.json").read_text(encoding="utf-8")).get("pad_token_id")
         except Exception as exc:  # a missing or garbled file raises OSError, ValueError or tokenizers' own error
             raise UserError(f"{path}: cannot read its tokenizer ({exc.__class__.__name__})") from None

@@ -351,3 +351,16 @@ def test_an_onnx_export_takes_its_title_model_along(with_title, tmp_path, monkey
     exported = TopicClassifier.from_pretrained(clf.save_onnx(tmp_path / "export"))
     assert exported.settings.title_model == "titles" and (tmp_path / "export" / "titles" / "config.json").is_file()
     assert exported.predict(SHORT)[0]["label"] == clf.predict(SHORT)[0]["label"]
+
+
+def test_companions_export_and_load_side_by_side_from_an_empty_cache(with_title, tmp_path, monkeypatch):
+    """companions() loads the two models in threads; their ONNX exports, made on first use, are made one at a
+    time (tracing is not thread-safe), and the scores are those of the PyTorch models."""
+    monkeypatch.setenv("ARABIC_TOPICS_CACHE", str(tmp_path))
+    clf = TopicClassifier.from_pretrained(with_title, backend="onnx")
+    second, title = clf.companions()
+    assert second.backend == title.backend == "onnx"
+    assert len([p for p in (tmp_path / "onnx").iterdir() if (p / "export.json").is_file()]) == 3
+    reference = TopicClassifier.from_pretrained(with_title, backend="fp32")
+    texts = [SHORT, LONG]
+    assert np.allclose(clf.predict_proba(texts), reference.predict_proba(texts), atol=1e-4)
