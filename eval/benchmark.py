@@ -248,8 +248,9 @@ HEADLINE_WORDS = 10  # a headline where the data has no titles: the article's fi
 
 
 def startup(model_dir: str, text: str, repeats: int = 3) -> dict:
-    """Best-of-`repeats` wall seconds of a fresh `arabic-topics predict` on one article (with its peak RSS)
-    against a bare `python -c "import torch, transformers"`, alternated so that both see the same machine."""
+    """Best-of-`repeats` wall seconds of a fresh `arabic-topics predict` on one text, an article or a headline
+    (with its peak RSS), against a bare `python -c "import torch, transformers"`, alternated so that both see
+    the same machine."""
     def timed(code, stdin=""):
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", PEAK_AT_EXIT + code], input=stdin, capture_output=True,
